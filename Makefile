@@ -1,0 +1,65 @@
+# Tollgate — the two commands a new machine needs are `make run` and `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+PYTEST_ARGS ?=
+
+.PHONY: run test install install-dev migrate seed serve lint format check-deploy worker beat bench clean
+
+$(PY):
+	@python=$$(scripts/find-python) && echo "Creating $(VENV) with $$python" && $$python -m venv $(VENV)
+
+# The lock files pin every package with hashes; the stamp files re-run the
+# install only when a lock file changes.
+$(VENV)/.base-installed: requirements/base.txt | $(PY)
+	$(PIP) install --require-hashes -r requirements/base.txt
+	@touch $@
+
+$(VENV)/.dev-installed: requirements/dev.txt | $(PY)
+	$(PIP) install --require-hashes -r requirements/dev.txt
+	@touch $@ $(VENV)/.base-installed
+
+install: $(VENV)/.base-installed
+install-dev: $(VENV)/.dev-installed
+
+## make run: install, migrate the SQLite database, load the demo portfolio, serve :8000
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@echo ""
+	@echo "Tollgate is at http://127.0.0.1:8000/  —  log in as admin, exec, pm, pm2, contrib"
+	@echo "or viewer, password tollgate-demo. Stop with Ctrl-C."
+	@echo ""
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+## make test: install the test tools and run the whole suite
+test: install-dev
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: install-dev
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+check-deploy: install
+	DJANGO_SETTINGS_MODULE=config.settings.prod SECRET_KEY=$$(head -c 48 /dev/urandom | base64) \
+		ALLOWED_HOSTS=tollgate.example.com $(PY) manage.py check --deploy --fail-level WARNING
+
+worker: install
+	$(VENV)/bin/celery -A config worker -l info
+
+beat: install
+	$(VENV)/bin/celery -A config beat -l info
+
+## Regenerate the lock files after editing pyproject.toml (needs network access to PyPI).
+lock: install-dev
+	$(PIP) install uv
+	$(VENV)/bin/uv pip compile pyproject.toml -q --python-version 3.12 --generate-hashes -o requirements/base.txt
+	$(VENV)/bin/uv pip compile pyproject.toml -q --group dev --python-version 3.12 --generate-hashes -o requirements/dev.txt
+
+clean:
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache

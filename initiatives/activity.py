@@ -1,0 +1,63 @@
+"""Writing the append-only activity log. Every service that changes something calls here."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+
+from initiatives.models import Activity
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime.datetime | datetime.date):
+        return value.isoformat()
+    if isinstance(value, models.Model):
+        return str(value)
+    return value
+
+
+def activity_entry(
+    *,
+    actor,
+    initiative,
+    verb: str,
+    obj: models.Model | None = None,
+    field: str = "",
+    before: Any = None,
+    after: Any = None,
+    message: str = "",
+    at: datetime.datetime | None = None,
+) -> Activity:
+    """An unsaved log entry; pass several to activity_log_many to write them in one insert."""
+    target = obj if obj is not None else initiative
+    return Activity(
+        created_at=at or timezone.now(),
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        initiative=initiative,
+        initiative_key=initiative.key if initiative is not None else "",
+        verb=verb,
+        object_type=target._meta.model_name if target is not None else "",
+        object_id=str(target.pk) if target is not None else "",
+        object_repr=str(target)[:300] if target is not None else "",
+        field=field,
+        before=_jsonable(before),
+        after=_jsonable(after),
+        message=message,
+    )
+
+
+def activity_log(**kwargs) -> Activity:
+    """Write one entry of the activity log."""
+    entry = activity_entry(**kwargs)
+    entry.save(force_insert=True)
+    return entry
+
+
+def activity_log_many(entries: list[Activity]) -> None:
+    Activity.objects.bulk_create(entries)

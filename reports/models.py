@@ -1,0 +1,1 @@
+# Reports read the other apps' models; they own none of their own.
