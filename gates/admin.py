@@ -8,12 +8,16 @@ gate services so they are logged like any other change.
 
 import json
 
+from django import forms
 from django.contrib import admin
+from django.db import models
 from django.utils.html import format_html
 
 from gates import services
 from gates.models import ChecklistItem, Gate, GateDecision, Gatekeeper, StageTransition, Vote
+from initiatives.activity import activity_log
 from initiatives.admin import ReadOnlyAdminMixin, StageChoicesMixin, StageListFilter
+from initiatives.models import Initiative
 
 CHECKLIST_EDITABLE_FIELDS = ["state", "na_reason", "evidence_url", "note"]
 
@@ -21,7 +25,7 @@ CHECKLIST_EDITABLE_FIELDS = ["state", "na_reason", "evidence_url", "note"]
 def pretty_json(value) -> str:
     if value in (None, "", {}, []):
         return "—"
-    return format_html('<pre class="readonly">{}</pre>', json.dumps(value, indent=2))
+    return format_html("<pre>{}</pre>", json.dumps(value, indent=2))
 
 
 def checklist_item_save(*, item: ChecklistItem, form, actor) -> None:
@@ -37,8 +41,12 @@ def checklist_item_save(*, item: ChecklistItem, form, actor) -> None:
 class ChecklistItemInline(admin.TabularInline):
     model = ChecklistItem
     extra = 0
-    fields = ["order", "text", "required", "state", "na_reason", "evidence_url", "target"]
-    readonly_fields = ["order", "text", "required", "target"]
+    # Each row's heading already shows the item's text.
+    fields = ["order", "required", "state", "na_reason", "evidence_url", "target"]
+    readonly_fields = ["order", "required", "target"]
+    formfield_overrides = {
+        models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 30})},
+    }
     ordering = ["order"]
     can_delete = False
     show_change_link = True
@@ -166,34 +174,47 @@ class GateAdmin(StageChoicesMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if "rule" in form.changed_data:
-            services.gate_rule_set(gate=obj, rule=form.cleaned_data["rule"], actor=request.user)
+            # The form already set obj.rule; the service compares against the stored row.
+            stored = Gate.objects.select_related("initiative").get(pk=obj.pk)
+            services.gate_rule_set(gate=stored, rule=form.cleaned_data["rule"], actor=request.user)
+            obj.version = stored.version
         if "due_on" in form.changed_data:
-            # No workflow hangs on the due date alone; keep the board's copy in step.
+            # No service moves a due date on its own; keep the board's copy in step and log it.
+            before = form.initial.get("due_on")
             obj.version += 1
             obj.save(update_fields=["due_on", "version"])
-            obj.initiative.gate_due_on = obj.due_on
-            obj.initiative.save(update_fields=["gate_due_on"])
+            Initiative.objects.filter(pk=obj.initiative_id).update(gate_due_on=obj.due_on)
+            activity_log(
+                actor=request.user,
+                initiative=obj.initiative,
+                verb="gate.changed",
+                obj=obj,
+                field="due_on",
+                before=before,
+                after=obj.due_on,
+            )
 
     def save_formset(self, request, form, formset, change):
-        if formset.model is ChecklistItem:
-            for item_form in formset.forms:
-                if item_form.has_changed():
-                    checklist_item_save(
-                        item=item_form.instance, form=item_form, actor=request.user
-                    )
+        if formset.model not in (ChecklistItem, Gatekeeper):
+            super().save_formset(request, form, formset, change)
             return
-        if formset.model is Gatekeeper:
-            for gatekeeper in formset.deleted_objects:
-                gatekeeper.delete()
-            for gatekeeper_form in formset.extra_forms:
-                if gatekeeper_form.has_changed() and gatekeeper_form not in formset.deleted_forms:
-                    services.gatekeeper_add(
-                        gate=form.instance,
-                        user=gatekeeper_form.cleaned_data["user"],
-                        actor=request.user,
-                    )
-            return
-        super().save_formset(request, form, formset, change)
+        # The admin's change message reads these three lists.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for row in formset.forms:
+            if not row.has_changed():
+                continue
+            if formset.model is ChecklistItem:
+                checklist_item_save(item=row.instance, form=row, actor=request.user)
+                formset.changed_objects.append((row.instance, row.changed_data))
+            elif row in formset.deleted_forms:
+                if row.instance.pk:
+                    row.instance.delete()
+                    formset.deleted_objects.append(row.instance)
+            elif row.instance.pk is None:
+                gatekeeper = services.gatekeeper_add(
+                    gate=form.instance, user=row.cleaned_data["user"], actor=request.user
+                )
+                formset.new_objects.append(gatekeeper)
 
 
 @admin.register(ChecklistItem)
@@ -237,10 +258,6 @@ class ChecklistItemAdmin(admin.ModelAdmin):
     @admin.display(description="stage", ordering="gate__stage__order")
     def stage_name(self, item: ChecklistItem) -> str:
         return item.gate.stage.name
-
-    def get_object(self, request, object_id, from_field=None):
-        queryset = self.get_queryset(request).select_related("gate__initiative", "gate__stage")
-        return queryset.filter(pk=object_id).first()
 
     def save_model(self, request, obj, form, change):
         checklist_item_save(item=obj, form=form, actor=request.user)

@@ -235,9 +235,6 @@ class InitiativeAdmin(admin.ModelAdmin):
     ]
     inlines = [TargetInline, MembershipInline]
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("framework")
-
     def get_fieldsets(self, request, obj=None):
         return self.add_fieldsets if obj is None else self.fieldsets
 
