@@ -50,7 +50,7 @@ def reads_everything(user) -> bool:
 
 def visible_initiatives_filter(user) -> Q | None:
     """None when the user reads everything, an empty Q() when nothing, else a filter."""
-    if not user.is_authenticated:
+    if not user.is_authenticated or not user.is_active:
         return Q()
     if reads_everything(user):
         return None
@@ -109,7 +109,11 @@ def can(user, action: Action | str, obj=None) -> bool:
     if action == Action.MANAGE_TEAM:
         if is_admin(user):
             return True
-        return obj is not None and _team_role(user, obj.pk) == TeamMembership.Role.LEAD
+        if obj is None:
+            return False
+        # Asked about an initiative (or a team membership), answer for its team.
+        team_id = getattr(obj, "team_id", None) or obj.pk
+        return _team_role(user, team_id) == TeamMembership.Role.LEAD
 
     initiative, gate = _resolve(obj)
     if initiative is None:

@@ -1,0 +1,201 @@
+"""The permission table of initiatives.policy, and who sees which initiatives."""
+
+import pytest
+
+from gates.services import gatekeeper_add, target_create
+from initiatives.models import Initiative
+from initiatives.policy import Action, can
+from teams.models import Team, TeamMembership
+from teams.roles import StageRole
+from tests.factories import (
+    InitiativeFactory,
+    MembershipFactory,
+    TeamMembershipFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+A = Action
+T, F = True, False
+
+# For each persona, the actions over `initiative` it may take; every other action is refused.
+# VOTE and MANAGE_GATEKEEPERS are asked about the initiative's open gate, MANAGE_TEAM
+# about the initiative's team.
+ALLOWED = {
+    "anonymous": set(),
+    "inactive_user": set(),  # a deactivated admin: inactive outweighs every role
+    # Admins do everything except vote: only named gatekeepers decide a gate.
+    "admin_user": set(Action) - {A.VOTE},
+    "executive": {A.VIEW, A.VIEW_PORTFOLIO, A.VOTE},  # the sponsor, its gatekeeper
+    "other_executive": {A.VIEW, A.VIEW_PORTFOLIO},
+    "owner": {
+        A.VIEW,
+        A.VIEW_PORTFOLIO,
+        A.CREATE,
+        A.EDIT,
+        A.EDIT_CHECKLIST,
+        A.RECORD_MEASUREMENT,
+        A.REQUEST_REVIEW,
+    },
+    "team_lead": {
+        A.VIEW,
+        A.VIEW_PORTFOLIO,
+        A.CREATE,
+        A.EDIT,
+        A.EDIT_CHECKLIST,
+        A.RECORD_MEASUREMENT,
+        A.REQUEST_REVIEW,
+        A.MANAGE_TEAM,
+    },
+    "team_member": {A.VIEW, A.VIEW_PORTFOLIO},
+    "other_pm": {A.VIEW_PORTFOLIO, A.CREATE},
+    "member": {A.VIEW, A.VIEW_PORTFOLIO, A.EDIT_CHECKLIST, A.RECORD_MEASUREMENT},
+    "outsider": {A.VIEW_PORTFOLIO},
+    "viewer": {A.VIEW, A.VIEW_PORTFOLIO},
+}
+
+TABLE = [
+    (persona, action, action in allowed)
+    for persona, allowed in ALLOWED.items()
+    for action in Action
+]
+
+
+def subject(action: Action, initiative: Initiative):
+    if action in (A.VOTE, A.MANAGE_GATEKEEPERS):
+        return initiative.gates.get()
+    if action == A.MANAGE_TEAM:
+        return initiative.team
+    if action in (A.CREATE, A.VIEW_PORTFOLIO):
+        return None
+    return initiative
+
+
+@pytest.mark.parametrize(("persona", "action", "expected"), TABLE)
+def test_permission_table(request, initiative, persona, action, expected):
+    user = request.getfixturevalue(persona)
+    assert can(user, action, subject(action, initiative)) is expected
+
+
+@pytest.mark.parametrize(
+    ("persona", "expected"),
+    [
+        ("admin_user", T),
+        ("team_lead", T),
+        ("owner", F),
+        ("member", F),
+        ("team_member", F),
+        ("other_pm", F),
+    ],
+)
+def test_manage_team_asked_about_an_initiative_answers_for_its_team(
+    request, initiative, persona, expected
+):
+    # Callers may pass the initiative rather than its team; the answer must be about its
+    # team, never about whichever team happens to share the initiative's primary key.
+    user = request.getfixturevalue(persona)
+    assert can(user, Action.MANAGE_TEAM, initiative) is expected
+
+
+def test_manage_team_never_answers_for_a_team_that_shares_the_initiatives_pk(
+    initiative, team, owner, executive, other_pm
+):
+    # Primary keys of teams and initiatives overlap; make the overlap explicit so the
+    # test does not depend on the database's sequences.
+    subject = initiative
+    while Team.objects.filter(pk=subject.pk).exists():
+        subject = InitiativeFactory(team=team, owner=owner, sponsor=executive)
+    decoy = Team.objects.create(pk=subject.pk, name="Decoy", slug="decoy")
+    TeamMembershipFactory(team=decoy, user=other_pm, role=TeamMembership.Role.LEAD)
+    assert can(other_pm, Action.MANAGE_TEAM, decoy) is T
+    assert can(other_pm, Action.MANAGE_TEAM, subject) is F
+
+
+def test_vote_over_an_initiative_without_its_gate_is_refused(initiative, executive):
+    assert can(executive, Action.VOTE, initiative) is F
+
+
+def test_a_gatekeeper_added_to_the_gate_may_vote(initiative, other_executive, admin_user):
+    gate = initiative.gates.get()
+    gatekeeper_add(gate=gate, user=other_executive, actor=admin_user)
+    assert can(other_executive, Action.VOTE, gate) is T
+
+
+@pytest.mark.parametrize(("persona", "expected"), [("member", T), ("owner", T), ("outsider", F)])
+def test_checklist_items_and_targets_resolve_to_their_initiative(
+    request, initiative, persona, expected
+):
+    user = request.getfixturevalue(persona)
+    item = initiative.gates.get().items.first()
+    target = target_create(
+        initiative=initiative, actor=initiative.owner, metric_key="uptime", threshold=99
+    )
+    assert can(user, Action.EDIT_CHECKLIST, item) is expected
+    assert can(user, Action.RECORD_MEASUREMENT, target) is expected
+
+
+def test_a_superuser_is_an_admin_without_the_group(initiative):
+    superuser = UserFactory(is_superuser=True)
+    assert can(superuser, Action.EDIT, initiative) is T
+    assert can(superuser, Action.MANAGE_GATEKEEPERS, initiative.gates.get()) is T
+
+
+def test_prefetched_memberships_are_used(initiative, member, django_assert_num_queries):
+    prefetched = Initiative.objects.prefetch_related("memberships").get(pk=initiative.pk)
+    can(member, Action.VIEW_PORTFOLIO)  # loads the roles
+    with django_assert_num_queries(0):
+        assert can(member, Action.EDIT_CHECKLIST, prefetched) is T
+
+
+# --- Initiative.objects.visible_to ------------------------------------------------------------
+
+VISIBLE = {
+    "anonymous": set(),
+    "inactive_user": set(),
+    "admin_user": {"initiative", "other_initiative"},
+    "executive": {"initiative", "other_initiative"},
+    "other_executive": {"initiative", "other_initiative"},
+    "viewer": {"initiative", "other_initiative"},
+    "owner": {"initiative"},
+    "team_lead": {"initiative"},
+    "team_member": {"initiative"},
+    "member": {"initiative"},
+    "other_pm": {"other_initiative"},
+    "outsider": set(),
+}
+
+
+@pytest.mark.parametrize(("persona", "expected"), sorted(VISIBLE.items()))
+def test_visible_to_returns_exactly_the_initiatives_a_persona_reads(
+    request, initiative, other_initiative, persona, expected
+):
+    user = request.getfixturevalue(persona)
+    keys = list(Initiative.objects.visible_to(user).values_list("key", flat=True))
+    assert len(keys) == len(set(keys))
+    assert set(keys) == {request.getfixturevalue(name).key for name in expected}
+
+
+@pytest.mark.parametrize("persona", sorted(VISIBLE))
+def test_visible_to_agrees_with_can_view(request, initiative, other_initiative, persona):
+    user = request.getfixturevalue(persona)
+    visible = set(Initiative.objects.visible_to(user))
+    assert visible == {i for i in Initiative.objects.all() if can(user, Action.VIEW, i)}
+
+
+def test_visible_to_has_no_duplicates_for_a_person_related_in_many_ways(
+    initiative, team_lead, member
+):
+    # The lead is also on the initiative twice; each relation is a join row.
+    MembershipFactory(initiative=initiative, user=team_lead, stage_role=StageRole.PRODUCT_MANAGER)
+    MembershipFactory(initiative=initiative, user=team_lead, stage_role=StageRole.DOMAIN_EXPERT)
+    MembershipFactory(initiative=initiative, user=member, stage_role=StageRole.DATA_SCIENTIST)
+    assert list(Initiative.objects.visible_to(team_lead)) == [initiative]
+    assert list(Initiative.objects.visible_to(member)) == [initiative]
+    assert Initiative.objects.visible_to(team_lead).count() == 1
+
+
+def test_a_sponsor_who_is_not_an_executive_sees_what_they_sponsor(team, owner, outsider):
+    sponsored = InitiativeFactory(team=team, owner=owner, sponsor=outsider)
+    assert list(Initiative.objects.visible_to(outsider)) == [sponsored]
+    assert can(outsider, Action.VIEW, sponsored) is T
