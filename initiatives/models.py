@@ -142,7 +142,7 @@ class InitiativeQuerySet(models.QuerySet):
         condition = visible_initiatives_filter(user)
         if condition is None:
             return self
-        return self.filter(condition).distinct() if condition else self.none()
+        return self.filter(condition) if condition else self.none()
 
 
 key_validator = RegexValidator(r"^[A-Z]{1,8}-\d{3,}$", "Keys look like AI-001.")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from teams.models import TeamMembership
 from teams.roles import PortfolioRole, portfolio_roles
@@ -54,11 +54,14 @@ def visible_initiatives_filter(user) -> Q | None:
         return Q()
     if reads_everything(user):
         return None
+    from initiatives.models import Membership
+
+    # EXISTS rather than joins: no duplicate rows, so no DISTINCT over the portfolio.
     return (
         Q(owner=user)
         | Q(sponsor=user)
-        | Q(memberships__user=user)
-        | Q(team__memberships__user=user)
+        | Exists(Membership.objects.filter(initiative=OuterRef("pk"), user=user))
+        | Exists(TeamMembership.objects.filter(team=OuterRef("team"), user=user))
     )
 
 
