@@ -1,0 +1,220 @@
+"""The demo portfolio (seed_demo) and the benchmark generator (generate_portfolio)."""
+
+from __future__ import annotations
+
+import datetime
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db.models import Count, Max, Min, OuterRef, Subquery, Sum
+from django.utils import timezone
+
+from gates.models import ChecklistItem, Decision, Gate, GateDecision, StageTransition, Vote
+from gates.services import initiative_start
+from initiatives.models import (
+    BusinessCase,
+    Framework,
+    Initiative,
+    KeyCounter,
+    Measurement,
+    Membership,
+    Stage,
+    Target,
+    stalls_on_for,
+)
+from teams.models import Team, TeamMembership
+
+pytestmark = pytest.mark.django_db
+
+DEMO_LOGINS = {
+    "admin": "portfolio_admin",
+    "exec": "executive",
+    "pm": "product_manager",
+    "pm2": "product_manager",
+    "contrib": "contributor",
+    "viewer": "viewer",
+}
+COUNTED_MODELS = [
+    get_user_model(),
+    Team,
+    TeamMembership,
+    Initiative,
+    BusinessCase,
+    Membership,
+    Target,
+    Measurement,
+    Gate,
+    ChecklistItem,
+    GateDecision,
+    Vote,
+    StageTransition,
+]
+
+
+def seed(**options) -> str:
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out, **options)
+    return out.getvalue()
+
+
+def row_counts() -> dict[str, int]:
+    return {model.__name__: model.objects.count() for model in COUNTED_MODELS}
+
+
+def assert_denormalised_columns_match(initiatives) -> None:
+    """stalls_on, gate_due_on and the latest reading of each target match their source rows."""
+    for initiative in initiatives.select_related("stage").prefetch_related("gates"):
+        assert initiative.stalls_on == stalls_on_for(
+            initiative.stage, initiative.stage_entered_on
+        ), initiative.key
+        pending = [gate for gate in initiative.gates.all() if gate.is_pending]
+        assert len(pending) <= 1, initiative.key
+        active = initiative.status == Initiative.Status.ACTIVE
+        expected_due = pending[0].due_on if pending and active else None
+        assert initiative.gate_due_on == expected_due, initiative.key
+
+    newest = Measurement.objects.filter(target=OuterRef("pk")).order_by("-measured_at", "-pk")
+    targets = Target.objects.filter(initiative__in=initiatives).annotate(
+        newest_at=Max("measurements__measured_at"),
+        newest_value=Subquery(newest.values("value")[:1]),
+    )
+    assert targets.exists()
+    for target in targets:
+        assert target.latest_measured_at == target.newest_at, target.pk
+        assert target.latest_value == target.newest_value, target.pk
+        if target.newest_at is None:
+            assert target.status == Target.Status.NO_DATA
+        elif target.is_satisfied_by(target.newest_value):
+            assert target.status == Target.Status.MET
+        else:
+            assert target.status == Target.Status.MISSED
+
+
+# --- seed_demo ------------------------------------------------------------------------------
+
+
+def test_seed_demo_creates_the_logins_and_a_portfolio_across_frameworks_stages_and_statuses(
+    client,
+):
+    output = seed()
+
+    users = get_user_model().objects.prefetch_related("groups")
+    for username, group in DEMO_LOGINS.items():
+        user = users.get(username=username)
+        assert group in {g.name for g in user.groups.all()}, username
+        assert username in output
+    admin = users.get(username="admin")
+    assert admin.is_superuser and admin.is_staff
+    assert client.login(username="pm", password="tollgate-demo")
+
+    initiatives = Initiative.objects.all()
+    today = timezone.localdate()
+
+    assert 25 <= initiatives.count() <= 40
+    assert set(initiatives.values_list("framework__slug", flat=True)) == {
+        "ai-maturity",
+        "phased-rollout",
+    }
+    assert set(initiatives.values_list("stage", flat=True)) == set(
+        Stage.objects.values_list("pk", flat=True)
+    )
+    assert set(initiatives.values_list("status", flat=True)) == set(Initiative.Status.values)
+    assert initiatives.overdue(today).exists()
+    assert initiatives.stalled(today).exists()
+
+    # Eighteen months of history, made of every kind of decision.
+    span = StageTransition.objects.aggregate(
+        first=Min("transitioned_at"), last=Max("transitioned_at")
+    )
+    assert span["last"] - span["first"] > datetime.timedelta(days=365)
+    assert set(GateDecision.objects.values_list("decision", flat=True)) == set(Decision.values)
+    assert GateDecision.objects.exclude(override_justification="").exists()
+    assert Gate.objects.awaiting_vote_from(get_user_model().objects.get(username="exec")).exists()
+
+    # Checklists partly done, with N/A reasons and evidence.
+    states = set(ChecklistItem.objects.values_list("state", flat=True))
+    assert states == set(ChecklistItem.State.values)
+    assert ChecklistItem.objects.exclude(evidence_url="").exists()
+
+    # Production bars met and missed; somebody booked beyond 100%.
+    assert {Target.Status.MET, Target.Status.MISSED} <= set(
+        Target.objects.values_list("status", flat=True)
+    )
+    totals = Membership.objects.values("user").annotate(total=Sum("allocation_percent"))
+    assert max(row["total"] for row in totals) > 100
+    assert_denormalised_columns_match(initiatives)
+
+
+def test_seed_demo_run_twice_adds_nothing_and_the_second_run_resets_passwords(client):
+    seed()
+    counts = row_counts()
+
+    seed(password="another-demo-secret")
+
+    assert row_counts() == counts
+    assert client.login(username="exec", password="another-demo-secret")
+    assert not client.login(username="viewer", password="tollgate-demo")
+
+
+# --- generate_portfolio ------------------------------------------------------------------
+
+
+def test_generate_portfolio_writes_consistent_rows_and_leaves_the_next_key_free():
+    output = io.StringIO()
+    call_command("generate_portfolio", initiatives=200, seed=11, stdout=output)
+
+    initiatives = Initiative.objects.all()
+    assert initiatives.count() == 200
+    assert Measurement.objects.count() == 2000
+    assert "200 initiatives" in output.getvalue()
+    assert Framework.objects.filter(initiatives__isnull=False).distinct().count() == 2
+    assert set(initiatives.values_list("status", flat=True)) == set(Initiative.Status.values)
+    today = timezone.localdate()
+    assert initiatives.overdue(today).exists()
+    assert initiatives.stalled(today).exists()
+    assert_denormalised_columns_match(initiatives)
+
+    # One transition per stage entered, and a decided gate behind every stage left.
+    for initiative in initiatives.select_related("stage").annotate(
+        entered=Count("transitions", distinct=True)
+    ):
+        assert initiative.entered == initiative.stage.order, initiative.key
+    for gate in Gate.objects.select_related("stage").annotate(items_count=Count("items")):
+        assert gate.items_count >= gate.stage.checklist_templates.count()
+        if gate.is_pending:
+            weeks = gate.stage.max_weeks or 4
+            assert gate.due_on == gate.opened_at.date() + datetime.timedelta(weeks=weeks)
+    decided_stage_orders = Gate.objects.filter(state=Gate.State.DECIDED).values_list(
+        "stage__order", "initiative__stage__order"
+    )
+    assert all(gate_order <= current for gate_order, current in decided_stage_orders)
+
+    # The keys came from the counter, so the next initiative started in the app is new.
+    counter = KeyCounter.objects.get()
+    numbers = [int(key.split("-")[1]) for key in initiatives.values_list("key", flat=True)]
+    assert max(numbers) == counter.last_value
+    assert len(set(numbers)) == 200
+    pm = get_user_model().objects.get(username="bench-pm-1")
+    started = initiative_start(
+        actor=pm,
+        name="Started after the benchmark",
+        team=Team.objects.first(),
+        owner=pm,
+        sponsor=pm,
+    )
+    assert int(started.key.split("-")[1]) == counter.last_value + 1
+
+
+def test_generate_portfolio_continues_after_keys_already_handed_out():
+    pm = get_user_model().objects.create_user("owner", password="x-" * 6)
+    team = Team.objects.create(name="Existing", slug="existing")
+    first = initiative_start(actor=pm, name="Already here", team=team, owner=pm, sponsor=pm)
+
+    call_command("generate_portfolio", initiatives=20, measurements=50, stdout=io.StringIO())
+
+    numbers = sorted(
+        int(key.split("-")[1]) for key in Initiative.objects.values_list("key", flat=True)
+    )
+    assert numbers == list(range(int(first.key.split("-")[1]), numbers[0] + 21))
