@@ -1,11 +1,27 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from initiatives.views import healthz
+from reports.views import initiative_brief
 
 urlpatterns = [
+    # Before the initiatives include, which owns the rest of /initiatives/<key>/.
+    path("initiatives/<str:key>/brief/", initiative_brief, name="initiative-brief"),
     path("", include("initiatives.urls")),
+    path("", include("gates.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
+    path("inbox/", include("notifications.urls")),
+    path("dashboard/", include("reports.urls")),
+    path("", include("teams.urls")),
     path("healthz", healthz, name="healthz"),
+    path("account/", include("apiauth.urls")),
+    path("api/v1/", include("apiauth.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
 ]
+
+if settings.OIDC_ENABLED:
+    urlpatterns.append(path("oidc/", include("mozilla_django_oidc.urls")))

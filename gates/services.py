@@ -24,6 +24,7 @@ from gates.models import (
     StageTransition,
     Vote,
 )
+from initiatives import events
 from initiatives.activity import activity_entry, activity_log, activity_log_many
 from initiatives.exceptions import AlreadyDecided, InvalidState, StaleEdit
 from initiatives.models import (
@@ -39,6 +40,11 @@ from initiatives.services import initiative_key_allocate, initiative_touch
 
 # When a stage has no maximum duration, a recycled or reopened gate gets this long.
 DEFAULT_GATE_WEEKS = 4
+
+
+def _publish_on_commit(event: str, payload: dict) -> None:
+    """Announce an event (webhooks listen) once the surrounding transaction commits."""
+    transaction.on_commit(lambda: events.publish(event, payload), robust=True)
 
 
 # --- Starting and opening gates -------------------------------------------------
@@ -432,6 +438,20 @@ def measurements_record(
         )
         if status != target.status:
             flipped.append(target)
+            if status == Target.Status.MISSED:
+                _publish_on_commit(
+                    "target.missed",
+                    {
+                        "initiative": target.initiative.key,
+                        "initiative_name": target.initiative.name,
+                        "target": target.pk,
+                        "metric_key": target.metric_key,
+                        "comparator": target.comparator,
+                        "threshold": target.threshold,
+                        "value": measurement.value,
+                        "measured_at": measurement.measured_at.isoformat(),
+                    },
+                )
             entries.append(
                 activity_entry(
                     actor=actor,
@@ -777,6 +797,20 @@ def _gate_decide(
         after=decision,
         message=rationale,
     )
+    _publish_on_commit(
+        "gate.decided",
+        {
+            "initiative": initiative.key,
+            "initiative_name": initiative.name,
+            "gate": gate.pk,
+            "stage": gate.stage.key,
+            "stage_name": gate.stage.name,
+            "decision": decision,
+            "decided_by": actor.get_username() if actor is not None else None,
+            "decided_at": now.isoformat(),
+            "rationale": rationale,
+        },
+    )
     if decision in (Decision.GO, Decision.CONDITIONAL_GO):
         _advance(
             initiative=initiative,
@@ -811,6 +845,16 @@ def _advance(*, initiative, gate, following, actor, decision, conditions) -> Non
         field="stage",
         before=previous.name,
         after=following.name,
+    )
+    _publish_on_commit(
+        "initiative.stage_changed",
+        {
+            "initiative": initiative.key,
+            "initiative_name": initiative.name,
+            "from_stage": previous.key,
+            "to_stage": following.key,
+            "decision": decision,
+        },
     )
     gate_open(
         initiative=initiative,

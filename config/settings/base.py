@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -30,6 +31,8 @@ INSTALLED_APPS = [
     "initiatives",
     "gates",
     "reports",
+    "notifications",
+    "apiauth",
 ]
 
 MIDDLEWARE = [
@@ -134,23 +137,76 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    # Every hour, on the hour: find gates due soon, overdue gates, escalations,
+    # quiet initiatives and reviews waiting; create and send the reminders.
+    "reminder-scan": {
+        "task": "notifications.tasks.reminder_scan_task",
+        "schedule": crontab(minute=0),
+    },
+    # Every Monday at 07:00 (CELERY_TIMEZONE): the weekly executive digest.
+    "weekly-digest": {
+        "task": "notifications.tasks.weekly_digest_task",
+        "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
+    },
+    # Every day at 03:30: forget API idempotency keys older than 24 hours.
+    "idempotency-keys-purge": {
+        "task": "apiauth.tasks.idempotency_keys_purge_task",
+        "schedule": crontab(minute=30, hour=3),
+    },
+    # Every day at 08:15: send gate.overdue to the webhooks that listen for it.
+    "webhooks-overdue-scan": {
+        "task": "apiauth.tasks.webhooks_overdue_scan_task",
+        "schedule": crontab(minute=15, hour=8),
+    },
+}
+
+# Bodies over 1 MB get 413 (forms and the API alike).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Token first: its WWW-Authenticate header makes missing credentials a 401.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "apiauth.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "apiauth.permissions.TokenScope",
+        "apiauth.permissions.NoNullBytes",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "apiauth.pagination.StandardPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_PARSER_CLASSES": ["apiauth.parsers.LimitedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_THROTTLE_CLASSES": ["apiauth.throttling.TokenRateThrottle"],
+    "EXCEPTION_HANDLER": "apiauth.errors.exception_handler",
 }
+# Requests per token (browser sessions are not throttled), e.g. "1000/hour".
+TOLLGATE_API_TOKEN_RATE = env("TOLLGATE_API_TOKEN_RATE", default="1000/hour")
+TOLLGATE_WEBHOOK_MAX_RETRIES = env.int("TOLLGATE_WEBHOOK_MAX_RETRIES", default=5)
+TOLLGATE_WEBHOOK_RETRY_BASE_SECONDS = env.int("TOLLGATE_WEBHOOK_RETRY_BASE_SECONDS", default=30)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tollgate API",
     "DESCRIPTION": "Stage gates for AI initiatives.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and docs are public: integrators read them before they have a token.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "GateStateEnum": "gates.models.Gate.State",
+        "ChecklistItemStateEnum": "gates.models.ChecklistItem.State",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apiauth.schema.add_error_responses",
+    ],
 }
 
 # Content-Security-Policy (Django's own middleware). htmx is served from
@@ -173,6 +229,17 @@ SECURE_CSP = {
 # Tollgate's own settings.
 TOLLGATE_KEY_PREFIX = env("TOLLGATE_KEY_PREFIX", default="AI")
 TOLLGATE_BOARD_PAGE_SIZE = env.int("TOLLGATE_BOARD_PAGE_SIZE", default=20)
+# Reminder rules (a framework's ReminderPolicy, edited in the admin, overrides any of them).
+TOLLGATE_REMINDERS = {
+    "due_soon_days": [7, 1],  # remind the owner and team 7 and 1 days before a gate is due
+    "overdue_every_days": 1,  # then daily while the gate is overdue
+    "escalate_after_days": 7,  # escalate to the sponsor at 7 days overdue...
+    "escalate_every_days": 7,  # ...and weekly after that
+    "quiet_after_days": 14,  # nudge the owner after 14 days without activity
+    "review_waiting_days": 3,  # remind gatekeepers who have not voted after 3 days in review
+    "redrive_after_minutes": 15,  # re-queue a pending notification whose send task was lost
+    "max_send_attempts": 5,  # then the notification is marked failed
+}
 
 LOGGING = {
     "version": 1,
@@ -182,3 +249,48 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- Sign-in: login throttling, password reset, optional single sign-on ----------------
+import datetime  # noqa: E402
+
+INSTALLED_APPS += ["axes"]
+# Axes turns a flagged sign-in into the lockout page; it goes last, after authentication.
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("teams.context_processors.sign_in")
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out sign-in before any password is checked.
+    "teams.auth.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+# A username from one address: a guesser cannot lock a colleague out from elsewhere.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "teams.auth.lockout_response"
+# Behind N trusted proxies the client address is the Nth from the right of
+# X-Forwarded-For; without proxies only REMOTE_ADDR counts, so it cannot be spoofed.
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0) or None
+if AXES_IPWARE_PROXY_COUNT:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+# Password reset and invitation links expire after three days.
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 24 * 3
+
+# OpenID Connect single sign-on, off unless OIDC_RP_CLIENT_ID is set.
+OIDC_ENABLED = bool(env("OIDC_RP_CLIENT_ID", default=""))
+if OIDC_ENABLED:
+    INSTALLED_APPS += ["mozilla_django_oidc"]
+    AUTHENTICATION_BACKENDS.insert(1, "teams.sso.SingleSignOnBackend")
+    OIDC_RP_CLIENT_ID = env("OIDC_RP_CLIENT_ID")
+    OIDC_RP_CLIENT_SECRET = env("OIDC_RP_CLIENT_SECRET")
+    OIDC_RP_SIGN_ALGO = env("OIDC_RP_SIGN_ALGO", default="RS256")
+    OIDC_RP_SCOPES = env("OIDC_RP_SCOPES", default="openid email profile")
+    OIDC_OP_AUTHORIZATION_ENDPOINT = env("OIDC_OP_AUTHORIZATION_ENDPOINT")
+    OIDC_OP_TOKEN_ENDPOINT = env("OIDC_OP_TOKEN_ENDPOINT")
+    OIDC_OP_USER_ENDPOINT = env("OIDC_OP_USER_ENDPOINT")
+    OIDC_OP_JWKS_ENDPOINT = env("OIDC_OP_JWKS_ENDPOINT", default="")
+    # New people sign in with no portfolio role and see nothing until an admin gives one.
+    OIDC_CREATE_USER = env.bool("OIDC_CREATE_USER", default=True)
+    OIDC_USERNAME_ALGO = "teams.sso.sso_username"
+    LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/"

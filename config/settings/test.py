@@ -12,7 +12,11 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # The test client speaks to "testserver"; browser tests to 127.0.0.1.
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 # Unit tests run tasks in-process; the real-worker tests start their own worker.
-CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_ALWAYS_EAGER = env.bool("TOLLGATE_TEST_EAGER", default=True)  # noqa: F405
+if not CELERY_TASK_ALWAYS_EAGER:
+    # A real worker started by a test writes its mail where that test can read it.
+    EMAIL_BACKEND = env("EMAIL_BACKEND", default=EMAIL_BACKEND)  # noqa: F405
+    EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=None)  # noqa: F405
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -1,0 +1,290 @@
+"""Read paths of the portfolio board and the initiative page, shaped for a constant query count.
+
+The board and the initiative page compose initiatives with their gates, so this
+module reads `gates.models` (the page is where the two apps meet).
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import Coalesce, RowNumber
+from django.utils import timezone
+
+from gates.models import ChecklistItem, Gate, GateDecision, StageTransition
+from initiatives.models import Activity, Framework, Initiative, Measurement, Stage, Target
+
+SPARKLINE_POINTS = 12
+ACTIVITY_PAGE_SIZE = 15
+BOARD_STATUSES = [choice for choice in Initiative.Status]
+
+
+def _count_of(queryset: QuerySet, group_field: str) -> Subquery:
+    """A correlated COUNT(*) subquery, 0 when nothing matches."""
+    counted = (
+        queryset.order_by().values(group_field).annotate(total=Count("pk")).values("total")[:1]
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def with_board_annotations(queryset: QuerySet[Initiative], today: datetime.date):
+    """State and readiness of the current gate, production-bar counts, overdue/stalled flags."""
+    current_items = ChecklistItem.objects.filter(
+        gate__initiative=OuterRef("pk"), gate__stage=OuterRef("stage"), required=True
+    )
+    targets = Target.objects.filter(initiative=OuterRef("pk"))
+    active = Q(status=Initiative.Status.ACTIVE)
+    current_gate = Gate.objects.filter(initiative=OuterRef("pk"), stage=OuterRef("stage"))
+    return queryset.annotate(
+        gate_state=Subquery(current_gate.values("state")[:1]),
+        required_total=_count_of(current_items, "gate__initiative"),
+        required_cleared=_count_of(
+            current_items.filter(state__in=["done", "not_applicable"]), "gate__initiative"
+        ),
+        targets_met=_count_of(targets.filter(status=Target.Status.MET), "initiative"),
+        targets_missed=_count_of(targets.filter(status=Target.Status.MISSED), "initiative"),
+        targets_no_data=_count_of(targets.filter(status=Target.Status.NO_DATA), "initiative"),
+        overdue_flag=Case(
+            When(active & Q(gate_due_on__lt=today), then=Value(1)),
+            default=Value(0),
+            output_field=IntegerField(),
+        ),
+        stalled_flag=Case(
+            When(active & Q(stalls_on__lt=today), then=Value(1)),
+            default=Value(0),
+            output_field=IntegerField(),
+        ),
+    )
+
+
+# Overdue first, then stalled, then the longest in stage.
+BOARD_ORDER = [F("overdue_flag").desc(), F("stalled_flag").desc(), "stage_entered_on", "key"]
+
+
+@dataclass
+class BoardFilters:
+    framework: Framework | None = None
+    team: str = ""
+    owner: str = ""
+    status: str = Initiative.Status.ACTIVE
+    query: str = ""
+    overdue: bool = False
+    stalled: bool = False
+
+    def apply(self, queryset: QuerySet[Initiative], today: datetime.date):
+        if self.framework is not None:
+            queryset = queryset.filter(framework=self.framework)
+        if self.team:
+            queryset = queryset.filter(team__slug=self.team)
+        if self.owner:
+            queryset = queryset.filter(owner__username=self.owner)
+        if self.status:
+            queryset = queryset.filter(status=self.status)
+        if self.query:
+            queryset = queryset.filter(Q(key__icontains=self.query) | Q(name__icontains=self.query))
+        if self.overdue:
+            queryset = queryset.overdue(today)
+        if self.stalled:
+            queryset = queryset.stalled(today)
+        return queryset
+
+    @property
+    def is_narrowed(self) -> bool:
+        """True when anything beyond the default (framework, active) narrows the board."""
+        return bool(
+            self.team
+            or self.owner
+            or self.query
+            or self.overdue
+            or self.stalled
+            or self.status != Initiative.Status.ACTIVE
+        )
+
+
+@dataclass
+class Column:
+    stage: Stage
+    total: int = 0
+    cards: list[Initiative] = field(default_factory=list)
+    next_page: int = 2
+
+    @property
+    def has_more(self) -> bool:
+        return len(self.cards) < self.total
+
+
+def board_frameworks(user) -> list[Framework]:
+    """Frameworks that have initiatives the user can see (for the switcher), default first."""
+    visible = Initiative.objects.visible_to(user)
+    return list(
+        Framework.objects.annotate(
+            initiative_count=Count("initiatives", filter=Q(initiatives__in=visible))
+        ).filter(initiative_count__gt=0)
+    )
+
+
+def board_columns(
+    *,
+    user,
+    filters: BoardFilters,
+    stages: list[Stage],
+    page_size: int,
+    expanded_stage: Stage | None = None,
+    expanded_pages: int = 1,
+    today: datetime.date | None = None,
+) -> list[Column]:
+    """One column per stage: its total and its first page of cards. Two queries in all."""
+    today = today or timezone.localdate()
+    base = filters.apply(Initiative.objects.visible_to(user), today)
+    totals = dict(
+        base.order_by().values("stage").annotate(total=Count("pk")).values_list("stage", "total")
+    )
+    columns = [
+        Column(
+            stage=stage,
+            total=totals.get(stage.pk, 0),
+            next_page=expanded_pages + 1 if stage == expanded_stage else 2,
+        )
+        for stage in stages
+    ]
+    if not any(column.total for column in columns):
+        return columns
+    ranked = with_board_annotations(base, today).annotate(
+        position=Window(RowNumber(), partition_by=[F("stage")], order_by=BOARD_ORDER)
+    )
+    limit = Q(position__lte=page_size)
+    if expanded_stage is not None:
+        limit |= Q(stage=expanded_stage, position__lte=page_size * expanded_pages)
+    cards = ranked.filter(limit).select_related("team", "owner").order_by("stage", "position")
+    by_stage = {column.stage.pk: column for column in columns}
+    for card in cards:
+        column = by_stage.get(card.stage_id)
+        if column is not None:
+            card.stage = column.stage  # the column's stage: no query for max_weeks
+            column.cards.append(card)
+    return columns
+
+
+def column_page(
+    *,
+    user,
+    filters: BoardFilters,
+    stage: Stage,
+    page: int,
+    page_size: int,
+    today: datetime.date | None = None,
+) -> tuple[list[Initiative], bool]:
+    """One further page of a column, and whether there is another after it. One query."""
+    today = today or timezone.localdate()
+    queryset = (
+        with_board_annotations(filters.apply(Initiative.objects.visible_to(user), today), today)
+        .filter(stage=stage)
+        .select_related("team", "owner")
+        .order_by(*BOARD_ORDER)
+    )
+    start = (page - 1) * page_size
+    cards = list(queryset[start : start + page_size + 1])
+    for card in cards:
+        card.stage = stage
+    return cards[:page_size], len(cards) > page_size
+
+
+# --- The initiative page ----------------------------------------------------------------
+
+
+def initiative_for_page(user, key: str) -> Initiative | None:
+    """The initiative with everything the page shows alongside it, or None when not visible."""
+    return (
+        Initiative.objects.visible_to(user)
+        .select_related(
+            "team", "owner", "sponsor", "framework", "stage__framework", "business_case"
+        )
+        .prefetch_related("tags", "memberships__user")
+        .filter(key=key)
+        .first()
+    )
+
+
+def current_gate(initiative: Initiative) -> Gate | None:
+    """The gate of the current stage, with items, gatekeepers and readiness counts."""
+    return (
+        Gate.objects.filter(initiative=initiative, stage_id=initiative.stage_id)
+        .select_related("decided_by", "review_requested_by", "stage")
+        .prefetch_related("items__updated_by", "gatekeepers__user")
+        .first()
+    )
+
+
+def stage_timeline(initiative: Initiative) -> list[StageTransition]:
+    return list(
+        StageTransition.objects.filter(initiative=initiative)
+        .select_related("from_stage", "to_stage", "decided_by")
+        .order_by("transitioned_at", "pk")
+    )
+
+
+def gate_decisions(initiative: Initiative) -> list[GateDecision]:
+    """Every decision ever taken on the initiative's gates, newest first."""
+    return list(
+        GateDecision.objects.filter(gate__initiative=initiative)
+        .select_related("gate__stage", "decided_by")
+        .order_by("-decided_at", "-pk")
+    )
+
+
+def targets_with_series(initiative: Initiative, points: int = SPARKLINE_POINTS) -> list[Target]:
+    """Targets with `.series`: their last `points` measurements, oldest first. Two queries."""
+    targets = list(Target.objects.filter(initiative=initiative).order_by("category", "metric_key"))
+    ranked = (
+        Measurement.objects.filter(target__initiative=initiative)
+        .annotate(
+            position=Window(
+                RowNumber(),
+                partition_by=[F("target")],
+                order_by=[F("measured_at").desc(), F("pk").desc()],
+            )
+        )
+        .filter(position__lte=points)
+        .values_list("target_id", "value", "measured_at")
+    )
+    series: dict[int, list] = {}
+    for target_id, value, measured_at in ranked:
+        series.setdefault(target_id, []).append((measured_at, value))
+    for target in targets:
+        target.series = sorted(series.get(target.pk, []))
+    return targets
+
+
+def activity_page(initiative: Initiative, page: int, page_size: int = ACTIVITY_PAGE_SIZE):
+    """One page of the initiative's activity, newest first, and whether older entries exist."""
+    start = (max(page, 1) - 1) * page_size
+    rows = list(
+        Activity.objects.filter(initiative=initiative)
+        .select_related("actor")
+        .order_by("-created_at", "-id")[start : start + page_size + 1]
+    )
+    return rows[:page_size], len(rows) > page_size
+
+
+def gates_awaiting(user) -> QuerySet[Gate]:
+    """Gates in review waiting for this user's vote, with readiness, oldest request first."""
+    return (
+        Gate.objects.awaiting_vote_from(user)
+        .with_readiness()
+        .select_related("initiative__team", "initiative__owner", "stage")
+        .order_by("review_requested_at", "pk")
+    )

@@ -1,0 +1,624 @@
+"""The portfolio board, the initiative page and the create/edit pages, through the test client."""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from gates.models import ChecklistItem, Decision
+from gates.services import (
+    checklist_item_update,
+    gate_request_review,
+    gate_vote,
+    measurement_record,
+)
+from initiatives.models import BusinessCase, Framework, Initiative, Target
+from tests.factories import InitiativeFactory, TargetFactory, TeamFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+BOARD = reverse("initiatives:list")
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def columns(content: str) -> dict[str, str]:
+    """The board's HTML cut into its columns, by stage key."""
+    parts = re.split(r'<section class="column" id="stage-', content)[1:]
+    return {part.split('"', 1)[0]: part for part in parts}
+
+
+def make_initiatives(count: int, **kwargs) -> list[Initiative]:
+    return [InitiativeFactory(**kwargs) for _ in range(count)]
+
+
+# --- Board ------------------------------------------------------------------------------
+
+
+def test_board_needs_a_login(client):
+    response = client.get(BOARD)
+    assert response.status_code == 302
+    assert reverse("login") in response["Location"]
+
+
+def test_board_shows_one_column_per_stage_with_the_card(client, owner, initiative):
+    client.force_login(owner)
+    response = client.get(BOARD)
+    assert response.status_code == 200
+    by_stage = columns(response.content.decode())
+    assert list(by_stage) == ["poc", "mvp", "production", "scale"]
+    assert initiative.key in by_stage["poc"]
+    assert "Support reply drafting" in by_stage["poc"]
+    assert "Readiness <strong>0/6</strong>" in by_stage["poc"]
+    assert "not written" in by_stage["poc"]  # no production bar yet
+
+
+def test_outsider_sees_an_empty_board_that_says_what_to_do(client, outsider, initiative):
+    client.force_login(outsider)
+    content = client.get(BOARD).content.decode()
+    assert initiative.key not in content
+    assert "No active initiatives" in content
+    assert reverse("initiatives:create") not in content  # contributors cannot start one
+
+
+def test_board_htmx_request_gets_only_the_board_fragment(client, owner, initiative):
+    client.force_login(owner)
+    response = client.get(BOARD, {"q": "reply"}, **HTMX)
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert content.lstrip().startswith('<section id="board"')
+    assert "<html" not in content
+    assert initiative.key in content
+
+
+def test_history_restore_gets_the_whole_page(client, owner, initiative):
+    client.force_login(owner)
+    content = client.get(
+        BOARD, HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true"
+    ).content.decode()
+    assert "<html" in content
+
+
+def test_board_readiness_counts_cleared_and_not_applicable_items(client, owner, initiative, gate):
+    items = list(gate.items.filter(required=True).order_by("order"))
+    checklist_item_update(item=items[0], actor=owner, state=ChecklistItem.State.DONE)
+    checklist_item_update(
+        item=items[1], actor=owner, state=ChecklistItem.State.NOT_APPLICABLE, na_reason="n/a"
+    )
+    client.force_login(owner)
+    content = client.get(BOARD).content.decode()
+    assert "Readiness <strong>2/6</strong>" in content
+
+
+def test_board_marks_gates_in_review(client, owner, executive, initiative, gate):
+    client.force_login(executive)
+    assert "gate-state--in_review" not in client.get(BOARD).content.decode()
+    gate_request_review(gate=gate, actor=owner)
+    assert "gate-state--in_review" in client.get(BOARD).content.decode()
+
+
+def test_board_shows_production_bar_counts(client, owner, initiative):
+    met = TargetFactory(initiative=initiative, metric_key="accuracy", threshold=80)
+    missed = TargetFactory(initiative=initiative, metric_key="latency_p95_ms", threshold=500)
+    TargetFactory(initiative=initiative, metric_key="uptime", threshold=99)
+    measurement_record(target=met, value=90, actor=owner)
+    measurement_record(target=missed, value=900, actor=owner)
+    client.force_login(owner)
+    content = client.get(BOARD).content.decode()
+    assert "1 met" in content and "1 missed" in content and "1 no data" in content
+
+
+@pytest.mark.parametrize(
+    ("params", "shows_initiative", "shows_other"),
+    [
+        ({"q": "reply"}, True, False),
+        ({"q": "AI-002"}, False, True),
+        ({"team": "support-ai"}, True, False),
+        ({"team": "finance-automation"}, False, True),
+        ({"owner": "pm"}, True, False),
+        ({"owner": "pm2"}, False, True),
+        ({"status": "on_hold"}, False, False),
+        ({"status": "all"}, True, True),
+        ({"overdue": "1"}, False, False),
+        ({"stalled": "1"}, False, False),
+        ({"team": "no-such-team"}, True, True),  # an unknown value is ignored
+    ],
+)
+def test_board_filters(
+    client, executive, initiative, other_initiative, params, shows_initiative, shows_other
+):
+    client.force_login(executive)
+    content = client.get(BOARD, params).content.decode()
+    assert (initiative.key in content) is shows_initiative
+    assert (other_initiative.key in content) is shows_other
+
+
+def test_board_filters_by_status_other_than_active(client, executive, initiative, gate, owner):
+    gate_request_review(gate=gate, actor=owner)
+    gate_vote(gate=gate, actor=executive, decision=Decision.HOLD, rationale="Wait for data.")
+    client.force_login(executive)
+    assert initiative.key not in client.get(BOARD).content.decode()
+    on_hold = client.get(BOARD, {"status": "on_hold"}).content.decode()
+    assert initiative.key in on_hold and "On hold" in on_hold
+
+
+def test_empty_filter_result_says_how_to_widen(client, executive, initiative):
+    client.force_login(executive)
+    content = client.get(BOARD, {"q": "no such thing"}).content.decode()
+    assert "Nothing matches these filters" in content
+    assert "clear the filters" in content
+
+
+def test_overdue_first_then_stalled_then_longest_in_stage(client, executive, team, owner):
+    today = timezone.localdate()
+    fresh = InitiativeFactory(name="Fresh", team=team, owner=owner, sponsor=executive)
+    stalled = InitiativeFactory(
+        name="Stalled one",
+        team=team,
+        owner=owner,
+        sponsor=executive,
+        entered_on=today - datetime.timedelta(days=70),
+    )
+    older = InitiativeFactory(
+        name="Older",
+        team=team,
+        owner=owner,
+        sponsor=executive,
+        entered_on=today - datetime.timedelta(days=20),
+    )
+    overdue = InitiativeFactory(name="Overdue one", team=team, owner=owner, sponsor=executive)
+    Initiative.objects.filter(pk=overdue.pk).update(gate_due_on=today - datetime.timedelta(days=1))
+    # 70 days in a stage of at most 8 weeks: stalled; its gate got a new due date (not overdue).
+    Initiative.objects.filter(pk=stalled.pk).update(gate_due_on=today + datetime.timedelta(days=7))
+    client.force_login(executive)
+    column = columns(client.get(BOARD).content.decode())["poc"]
+    order = [column.index(i.key) for i in (overdue, stalled, older, fresh)]
+    assert order == sorted(order)
+    assert client.get(BOARD, {"stalled": "1"}).content.decode().count("board-card") >= 1
+
+
+def test_show_more_pages_a_column(client, settings, executive, team, owner):
+    settings.TOLLGATE_BOARD_PAGE_SIZE = 2
+    initiatives = make_initiatives(5, team=team, owner=owner, sponsor=executive)
+    client.force_login(executive)
+    column = columns(client.get(BOARD).content.decode())["poc"]
+    assert column.count('class="card board-card') == 2
+    assert "Show more" in column and "(2 of 5)" in column
+    assert 'hx-get="?show=poc&amp;page=2"' in column
+
+    fragment = client.get(BOARD, {"show": "poc", "page": 2}, **HTMX)
+    content = fragment.content.decode()
+    assert "<html" not in content and "<section" not in content
+    assert content.count('class="card board-card') == 2
+    assert "page=3" in content
+
+    last = client.get(BOARD, {"show": "poc", "page": 3}, **HTMX).content.decode()
+    assert last.count('class="card board-card') == 1 and "Show more" not in last
+
+    # Without JavaScript the link reloads the board with the column expanded.
+    expanded = client.get(BOARD, {"show": "poc", "page": 2}).content.decode()
+    column = columns(expanded)["poc"]
+    assert column.count('class="card board-card') == 4
+    assert "page=3" in column
+    for initiative in initiatives:
+        assert initiative.key in expanded or initiative.key in last
+
+
+def test_framework_switcher_appears_with_a_second_framework(client, executive, team, owner):
+    InitiativeFactory(team=team, owner=owner, sponsor=executive)
+    client.force_login(executive)
+    assert 'name="framework" id=' not in client.get(BOARD).content.decode()
+    rollout = Framework.objects.get(slug="phased-rollout")
+    other = InitiativeFactory(team=team, owner=owner, sponsor=executive, framework=rollout)
+    content = client.get(BOARD).content.decode()
+    assert 'name="framework" id=' in content
+    assert other.key not in content  # the default framework is shown first
+    switched = client.get(BOARD, {"framework": "phased-rollout"}).content.decode()
+    assert other.key in switched
+    assert "Production-minded PoC" in switched
+
+
+def _board_queries(client, django_assert_num_queries, user, expected):
+    client.force_login(user)
+    client.get(BOARD)  # warm the session and the content-type caches
+    with django_assert_num_queries(expected):
+        response = client.get(BOARD)
+    assert response.status_code == 200
+
+
+# session, user, the user's groups, frameworks, teams, owners, stages, the count per
+# stage and the cards of every column.
+BOARD_QUERIES = 9
+
+
+@pytest.mark.parametrize("count", [10, 200])
+def test_board_query_count_does_not_grow_with_the_portfolio(
+    client, django_assert_num_queries, executive, owner, count
+):
+    teams = [TeamFactory() for _ in range(3)]
+    for index in range(count):
+        initiative = InitiativeFactory(team=teams[index % 3], owner=owner, sponsor=executive)
+        if index % 4 == 0:
+            TargetFactory(initiative=initiative)
+    _board_queries(client, django_assert_num_queries, executive, BOARD_QUERIES)
+
+
+def test_board_query_count_for_a_member_with_restricted_visibility(
+    client, django_assert_num_queries, member, initiative
+):
+    make_initiatives(5)
+    _board_queries(client, django_assert_num_queries, member, BOARD_QUERIES)
+
+
+def test_nav_links_to_decisions_without_querying(client, owner, initiative):
+    client.force_login(owner)
+    content = client.get(BOARD).content.decode()
+    assert f'hx-get="{reverse("gates:awaiting-count")}"' in content
+
+
+# --- Initiative page ------------------------------------------------------------------------
+
+
+def detail(initiative) -> str:
+    return reverse("initiatives:detail", args=[initiative.key])
+
+
+def test_outsider_gets_404_on_the_initiative_page(client, outsider, initiative):
+    client.force_login(outsider)
+    assert client.get(detail(initiative)).status_code == 404
+
+
+def test_viewer_reads_the_page_without_edit_controls(client, viewer, initiative):
+    client.force_login(viewer)
+    response = client.get(detail(initiative))
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "Minimum viable accuracy" in content
+    assert 'class="item-form"' not in content
+    assert "Ask for review" not in content
+    assert reverse("initiatives:edit", args=[initiative.key]) not in content
+    assert 'class="measure-form"' not in content
+
+
+def test_member_sees_checklist_forms_but_not_edit_or_review(client, member, initiative):
+    client.force_login(member)
+    content = client.get(detail(initiative)).content.decode()
+    assert content.count('class="item-form"') == 7
+    assert "Ask for review" not in content
+    assert reverse("initiatives:edit", args=[initiative.key]) not in content
+
+
+def test_owner_sees_edit_review_and_target_links(client, owner, initiative):
+    client.force_login(owner)
+    content = client.get(detail(initiative)).content.decode()
+    assert "Ask for review" in content
+    assert reverse("initiatives:edit", args=[initiative.key]) in content
+    assert reverse("initiatives:target-add", args=[initiative.key]) in content
+
+
+def test_page_shows_stage_timeline_decisions_and_snapshot(client, owner, executive, gate):
+    initiative = gate.initiative
+    gate_request_review(gate=gate, actor=owner)
+    gate_vote(
+        gate=gate,
+        actor=executive,
+        decision=Decision.GO,
+        rationale="Accuracy is there.",
+        override_justification="Data review is booked next week.",
+    )
+    client.force_login(owner)
+    content = client.get(detail(initiative)).content.decode()
+    assert "stepper__step--past" in content and "stepper__step--current" in content
+    assert "go by" in content
+    assert "Accuracy is there." in content
+    assert "Data review is booked next week." in content
+    assert "What the deciders saw: 0 of 6 required items cleared" in content
+    assert "Exit gate: MVP" in content
+
+
+def test_production_bar_has_a_sparkline_of_recent_measurements(client, owner, initiative):
+    target = TargetFactory(initiative=initiative, metric_key="accuracy", threshold=80)
+    start = timezone.now() - datetime.timedelta(days=30)
+    for day in range(15):
+        measurement_record(
+            target=target,
+            value=70 + day,
+            actor=owner,
+            measured_at=start + datetime.timedelta(days=day),
+        )
+    client.force_login(owner)
+    content = client.get(detail(initiative)).content.decode()
+    assert 'aria-label="Last 12 measurements of accuracy"' in content
+    points = re.search(r'<polyline class="sparkline__line" points="([^"]+)"', content).group(1)
+    assert len(points.split()) == 12
+    assert "84%" in content  # the latest value
+
+
+def test_activity_is_paginated_with_an_older_link(client, owner, initiative, gate):
+    for item in gate.items.all():
+        checklist_item_update(item=item, actor=owner, note=f"note {item.pk}")
+        checklist_item_update(item=item, actor=owner, note=f"second {item.pk}")
+    client.force_login(owner)
+    content = client.get(detail(initiative)).content.decode()
+    activity_url = reverse("initiatives:activity", args=[initiative.key])
+    assert f'hx-get="{activity_url}?page=2"' in content
+    fragment = client.get(activity_url, {"page": 2}, **HTMX).content.decode()
+    assert "<html" not in fragment and "timeline__item" in fragment
+    page = client.get(activity_url, {"page": 2})
+    assert page.status_code == 200 and "<html" in page.content.decode()
+
+
+def test_activity_page_is_404_for_outsiders(client, outsider, initiative):
+    client.force_login(outsider)
+    assert client.get(reverse("initiatives:activity", args=[initiative.key])).status_code == 404
+
+
+def test_composition_gap_is_shown(client, owner, member, initiative):
+    client.force_login(owner)
+    content = client.get(detail(initiative)).content.decode()
+    assert "Missing for this stage and the next" in content
+    assert "Product manager" in content  # ml_engineer is held by `member`
+
+
+# session, user, groups; initiative (+ tags, memberships, their users); stages of the
+# framework, the next stage (composition gap); gate (+ items, their editors, gatekeepers,
+# their users); votes of the round; transitions; decisions; targets; measurements;
+# activity; the team-role lookup and the gatekeeper check of the policy.
+DETAIL_QUERIES = 21
+
+
+@pytest.mark.parametrize("scale", [1, 20])
+def test_initiative_page_query_count_is_constant(
+    client, django_assert_num_queries, owner, executive, team, member, initiative, gate, scale
+):
+    # 10 and 200 initiatives in the portfolio, with more data on the page at scale 20.
+    make_initiatives(9 if scale == 1 else 199, team=team, owner=owner, sponsor=executive)
+    for metric in ["accuracy", "latency_p95_ms", "uptime"][: 1 + scale % 3 + 1]:
+        target = TargetFactory(initiative=initiative, metric_key=metric, threshold=50)
+        for step in range(scale):
+            measurement_record(
+                target=target,
+                value=step,
+                actor=owner,
+                measured_at=timezone.now() - datetime.timedelta(hours=step + 1),
+            )
+    for item in gate.items.all()[:scale]:
+        checklist_item_update(item=item, actor=member, state=ChecklistItem.State.DONE)
+    client.force_login(owner)
+    client.get(detail(initiative))
+    with django_assert_num_queries(DETAIL_QUERIES):
+        response = client.get(detail(initiative))
+    assert response.status_code == 200
+
+
+# --- Creating and editing -------------------------------------------------------------------
+
+
+def test_product_manager_starts_an_initiative(client, owner, executive, team):
+    client.force_login(owner)
+    assert client.get(reverse("initiatives:create")).status_code == 200
+    response = client.post(
+        reverse("initiatives:create"),
+        {
+            "name": "Claims triage",
+            "summary": "Routes claims.",
+            "problem": "Slow routing.",
+            "team": team.pk,
+            "owner": owner.pk,
+            "sponsor": executive.pk,
+            "framework": Framework.default().pk,
+        },
+    )
+    initiative = Initiative.objects.get(name="Claims triage")
+    assert response.status_code == 302
+    assert response["Location"] == initiative.get_absolute_url()
+    assert initiative.gates.count() == 1 and initiative.stage.key == "poc"
+
+
+def test_create_shows_errors_next_to_fields(client, owner, team):
+    client.force_login(owner)
+    response = client.post(reverse("initiatives:create"), {"team": team.pk})
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="id_name_error"' in content and 'id="id_sponsor_error"' in content
+    assert not Initiative.objects.filter(team=team).exists()
+
+
+@pytest.mark.parametrize("persona", ["viewer", "member", "outsider"])
+def test_only_product_managers_and_admins_may_start(client, request, persona, initiative):
+    client.force_login(request.getfixturevalue(persona))
+    assert client.get(reverse("initiatives:create")).status_code == 403
+    assert client.post(reverse("initiatives:create"), {"name": "x"}).status_code == 403
+
+
+def test_owner_edits_the_initiative(client, owner, initiative):
+    client.force_login(owner)
+    url = reverse("initiatives:edit", args=[initiative.key])
+    form = client.get(url)
+    assert form.status_code == 200
+    assert f'name="version" value="{initiative.version}"' in form.content.decode()
+    response = client.post(
+        url,
+        {
+            "name": "Support reply drafting v2",
+            "summary": "New summary",
+            "problem": initiative.problem,
+            "team": initiative.team_id,
+            "owner": initiative.owner_id,
+            "sponsor": initiative.sponsor_id,
+            "version": initiative.version,
+        },
+    )
+    assert response.status_code == 302
+    initiative.refresh_from_db()
+    assert initiative.name == "Support reply drafting v2"
+
+
+def test_stale_initiative_edit_is_refused(client, owner, initiative):
+    client.force_login(owner)
+    url = reverse("initiatives:edit", args=[initiative.key])
+    response = client.post(
+        url,
+        {
+            "name": "Late edit",
+            "team": initiative.team_id,
+            "owner": initiative.owner_id,
+            "sponsor": initiative.sponsor_id,
+            "version": initiative.version - 1 or 999,
+        },
+    )
+    assert response.status_code == 200
+    assert "Somebody changed this initiative" in response.content.decode()
+    initiative.refresh_from_db()
+    assert initiative.name != "Late edit"
+
+
+def test_edit_is_forbidden_to_readers_and_hidden_from_outsiders(
+    client, member, viewer, outsider, initiative
+):
+    url = reverse("initiatives:edit", args=[initiative.key])
+    for user in (member, viewer):
+        client.force_login(user)
+        assert client.post(url, {"name": "x"}).status_code == 403
+    client.force_login(outsider)
+    assert client.get(url).status_code == 404
+
+
+def test_business_case_edit_keeps_a_revision(client, owner, initiative):
+    client.force_login(owner)
+    url = reverse("initiatives:business-case", args=[initiative.key])
+    assert client.get(url).status_code == 200
+    data = {field: "" for field in BusinessCase.TRACKED_FIELDS}
+    data.update(
+        outcome="Halve reply time",
+        expected_annual_value="250000",
+        investment_to_date="10000",
+        planned_team_cost="50000",
+        planned_infra_cost="5000",
+        cost_per_task_budget="0.02",
+        monthly_volume="40000",
+    )
+    assert client.post(url, data).status_code == 302
+    case = BusinessCase.objects.get(initiative=initiative)
+    assert case.expected_annual_value == 250000
+    assert case.revisions.count() == 1
+
+
+def test_business_case_rejects_negative_amounts_next_to_the_field(client, owner, initiative):
+    client.force_login(owner)
+    url = reverse("initiatives:business-case", args=[initiative.key])
+    data = {"expected_annual_value": "-5", "monthly_volume": "10"}
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert 'id="id_expected_annual_value_error"' in response.content.decode()
+
+
+def test_owner_adds_a_target_and_duplicates_are_refused(client, owner, initiative):
+    client.force_login(owner)
+    url = reverse("initiatives:target-add", args=[initiative.key])
+    assert "standard-metrics" in client.get(url).content.decode()
+    assert client.post(url, {"metric_key": "accuracy", "threshold": "90"}).status_code == 302
+    target = Target.objects.get(initiative=initiative)
+    assert (target.comparator, target.unit) == (">=", "%")
+    again = client.post(url, {"metric_key": "accuracy", "threshold": "80"})
+    assert again.status_code == 200
+    assert "alert--error" in again.content.decode() or "field__error" in again.content.decode()
+    bad = client.post(url, {"metric_key": "not a slug", "threshold": "x"})
+    assert 'id="id_metric_key_error"' in bad.content.decode()
+    assert 'id="id_threshold_error"' in bad.content.decode()
+
+
+def test_target_add_is_forbidden_to_members(client, member, initiative):
+    client.force_login(member)
+    url = reverse("initiatives:target-add", args=[initiative.key])
+    assert client.post(url, {"metric_key": "accuracy", "threshold": "90"}).status_code == 403
+
+
+def test_member_records_a_measurement(client, member, initiative):
+    target = TargetFactory(initiative=initiative, metric_key="accuracy", threshold=80)
+    client.force_login(member)
+    url = reverse("initiatives:measurement-add", args=[initiative.key, target.pk])
+    response = client.post(url, {"value": "85"})
+    assert response.status_code == 302
+    target.refresh_from_db()
+    assert target.status == Target.Status.MET and target.latest_value == 85
+    bad = client.post(url, {"value": "lots"})
+    assert bad.status_code == 200 and 'id="id_value_error"' in bad.content.decode()
+
+
+def test_measurement_in_the_future_is_refused(client, owner, initiative):
+    target = TargetFactory(initiative=initiative, metric_key="accuracy", threshold=80)
+    client.force_login(owner)
+    url = reverse("initiatives:measurement-add", args=[initiative.key, target.pk])
+    future = (timezone.localtime() + datetime.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    response = client.post(url, {"value": "85", "measured_at": future})
+    assert response.status_code == 200
+    assert "in the future" in response.content.decode()
+
+
+def test_measurement_permissions(client, viewer, outsider, initiative):
+    target = TargetFactory(initiative=initiative, metric_key="accuracy", threshold=80)
+    url = reverse("initiatives:measurement-add", args=[initiative.key, target.pk])
+    client.force_login(viewer)
+    assert client.post(url, {"value": "85"}).status_code == 403
+    client.force_login(outsider)
+    assert client.post(url, {"value": "85"}).status_code == 404
+
+
+def test_unknown_target_is_404(client, owner, initiative, other_initiative):
+    other = TargetFactory(initiative=other_initiative, metric_key="accuracy", threshold=80)
+    client.force_login(owner)
+    url = reverse("initiatives:measurement-add", args=[initiative.key, other.pk])
+    assert client.post(url, {"value": "85"}).status_code == 404
+
+
+def test_admin_can_start_for_any_team(client, admin_user, executive, owner):
+    team = TeamFactory()
+    sponsor = UserFactory(groups=["executive"])
+    client.force_login(admin_user)
+    response = client.post(
+        reverse("initiatives:create"),
+        {
+            "name": "Fraud signals",
+            "team": team.pk,
+            "owner": owner.pk,
+            "sponsor": sponsor.pk,
+            "framework": Framework.objects.get(slug="phased-rollout").pk,
+        },
+    )
+    assert response.status_code == 302
+    assert Initiative.objects.get(name="Fraud signals").framework.slug == "phased-rollout"
+
+
+def _put_on_hold(initiative, owner, executive):
+    gate = initiative.gates.get()
+    gate_request_review(gate=gate, actor=owner)
+    gate_vote(gate=gate, actor=executive, decision=Decision.HOLD, rationale="Budget freeze.")
+
+
+def test_owner_resumes_an_initiative_on_hold(client, owner, executive, initiative):
+    _put_on_hold(initiative, owner, executive)
+    client.force_login(owner)
+    url = reverse("initiatives:resume", args=[initiative.key])
+    assert url in client.get(detail(initiative)).content.decode()
+    response = client.post(url)
+    assert response.status_code == 302
+    initiative.refresh_from_db()
+    assert initiative.status == Initiative.Status.ACTIVE
+    assert initiative.gates.get().state == "open"
+    again = client.post(url, follow=True)
+    assert "Only an initiative on hold can be resumed." in again.content.decode()
+
+
+def test_resume_is_forbidden_to_readers(client, owner, executive, member, viewer, initiative):
+    _put_on_hold(initiative, owner, executive)
+    url = reverse("initiatives:resume", args=[initiative.key])
+    for user in (member, viewer, executive):
+        client.force_login(user)
+        assert url not in client.get(detail(initiative)).content.decode()
+        assert client.post(url).status_code == 403
+    initiative.refresh_from_db()
+    assert initiative.status == Initiative.Status.ON_HOLD
