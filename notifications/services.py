@@ -1,0 +1,545 @@
+"""Reminder scan, weekly digest, sending and the inbox: the writes of the notifications app.
+
+Exactly-once delivery rests on two things: each notification is a row with a
+unique `dedupe_key`, inserted before anything is sent (a second or concurrent
+scan inserts nothing), and only a pending row is sent, under a row lock.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import smtplib
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from celery.exceptions import Retry
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from initiatives.models import Initiative
+from notifications import selectors
+from notifications.models import Kind, Notification, NotificationPreference, ReminderPolicy
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_RULES = {
+    # Days before a gate's due date on which the owner and team hear about it.
+    "due_soon_days": [7, 1],
+    # While a gate is overdue, remind the owner and team this often.
+    "overdue_every_days": 1,
+    # Tell the executive sponsor once the gate is this late, then this often.
+    "escalate_after_days": 7,
+    "escalate_every_days": 7,
+    # Nudge the owner after this many days without any activity.
+    "quiet_after_days": 14,
+    # Remind gatekeepers who have not voted once a review has waited this long.
+    "review_waiting_days": 3,
+    # A pending notification whose send task went missing is put back after this.
+    "redrive_after_minutes": 15,
+    # Sending attempts (first try plus retries) before a notification is marked failed.
+    "max_send_attempts": 5,
+}
+
+# What a send may raise that is worth another try later.
+SEND_ERRORS = (smtplib.SMTPException, OSError)
+
+
+def reminder_defaults() -> dict:
+    return {**DEFAULT_RULES, **getattr(settings, "TOLLGATE_REMINDERS", {})}
+
+
+@dataclass
+class Rulebook:
+    """The defaults and each framework's overrides, read in one query."""
+
+    defaults: dict
+    by_framework: dict[int, dict] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls) -> Rulebook:
+        defaults = reminder_defaults()
+        return cls(
+            defaults=defaults,
+            by_framework={
+                policy.framework_id: {**defaults, **policy.overrides()}
+                for policy in ReminderPolicy.objects.all()
+            },
+        )
+
+    def for_framework(self, framework_id: int) -> dict:
+        return self.by_framework.get(framework_id, self.defaults)
+
+    def all(self) -> list[dict]:
+        return [self.defaults, *self.by_framework.values()]
+
+    def largest(self, name: str) -> int:
+        values = [rules[name] for rules in self.all()]
+        return max(max(value) if isinstance(value, list) else value for value in values)
+
+    def smallest(self, name: str) -> int:
+        return min(rules[name] for rules in self.all())
+
+
+@dataclass
+class Planned:
+    """A notification the scan decided to create, before it is a row."""
+
+    kind: str
+    recipient: object
+    initiative: Initiative | None
+    gate_id: int | None
+    dedupe_key: str
+    subject: str
+    body_text: str
+    body_html: str
+    # Escalations and reminders only differ in whether the recipient may opt out.
+    always_email: bool = False
+
+
+@dataclass
+class ScanResult:
+    planned: list[Planned]
+    created: int = 0
+    redriven: int = 0
+    to_send: list[int] = field(default_factory=list)
+
+
+def site_url(path: str) -> str:
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+class _Message:
+    """Renders the subject and bodies of one reminder once; every recipient shares them."""
+
+    def __init__(self, *, kind: str, initiative: Initiative, days: int, **extra):
+        context = {
+            "kind": kind,
+            "initiative": initiative,
+            "stage": initiative.stage,
+            "days": days,
+            "days_text": _plural(days, "day"),
+            "url": site_url(initiative.get_absolute_url()),
+            **extra,
+        }
+        self.subject = render_to_string("notifications/email/subject.txt", context).strip()
+        context["subject"] = self.subject
+        self.text = render_to_string("notifications/email/reminder.txt", context)
+        self.html = render_to_string("notifications/email/reminder.html", context)
+
+
+def _plan(kind, recipient, initiative, gate_id, key, message, always_email=False) -> Planned:
+    return Planned(
+        kind=kind,
+        recipient=recipient,
+        initiative=initiative,
+        gate_id=gate_id,
+        dedupe_key=key,
+        subject=message.subject,
+        body_text=message.text,
+        body_html=message.html,
+        always_email=always_email,
+    )
+
+
+def _team(initiative: Initiative) -> list:
+    """The owner and the initiative's members, each once."""
+    people = {initiative.owner_id: initiative.owner}
+    for membership in initiative.memberships.all():
+        people.setdefault(membership.user_id, membership.user)
+    return [person for person in people.values() if person.is_active]
+
+
+# --- The rules -----------------------------------------------------------------------
+
+
+def _plan_due_soon(rulebook: Rulebook, today: datetime.date) -> list[Planned]:
+    horizon = today + datetime.timedelta(days=rulebook.largest("due_soon_days"))
+    planned = []
+    for initiative in selectors.initiatives_due_between(first_day=today, last_day=horizon):
+        if initiative.open_gate_id is None:
+            continue
+        days_left = (initiative.gate_due_on - today).days
+        thresholds = rulebook.for_framework(initiative.framework_id)["due_soon_days"]
+        # The smallest threshold reached: a scan that missed the day itself still reminds once.
+        reached = [days for days in thresholds if days_left <= days]
+        if not reached:
+            continue
+        threshold = min(reached)
+        message = _Message(
+            kind=Kind.DUE_SOON, initiative=initiative, days=days_left, due_on=initiative.gate_due_on
+        )
+        for person in _team(initiative):
+            key = (
+                f"{Kind.DUE_SOON}:{initiative.open_gate_id}:{person.pk}:"
+                f"{initiative.gate_due_on}:{threshold}"
+            )
+            planned.append(
+                _plan(Kind.DUE_SOON, person, initiative, initiative.open_gate_id, key, message)
+            )
+    return planned
+
+
+def _plan_overdue_and_escalations(rulebook: Rulebook, today: datetime.date) -> list[Planned]:
+    # Both rules read the same rows, so they share one query.
+    planned = []
+    for initiative in selectors.initiatives_overdue(today=today):
+        if initiative.open_gate_id is None:
+            continue
+        rules = rulebook.for_framework(initiative.framework_id)
+        days_late = (today - initiative.gate_due_on).days
+        gate_id, due_on = initiative.open_gate_id, initiative.gate_due_on
+        period = (days_late - 1) // rules["overdue_every_days"]
+        message = _Message(kind=Kind.OVERDUE, initiative=initiative, days=days_late, due_on=due_on)
+        for person in _team(initiative):
+            key = f"{Kind.OVERDUE}:{gate_id}:{person.pk}:{due_on}:{period}"
+            planned.append(_plan(Kind.OVERDUE, person, initiative, gate_id, key, message))
+
+        if days_late >= rules["escalate_after_days"] and initiative.sponsor.is_active:
+            period = (days_late - rules["escalate_after_days"]) // rules["escalate_every_days"]
+            message = _Message(
+                kind=Kind.ESCALATION, initiative=initiative, days=days_late, due_on=due_on
+            )
+            sponsor = initiative.sponsor
+            key = f"{Kind.ESCALATION}:{gate_id}:{sponsor.pk}:{due_on}:{period}"
+            planned.append(_plan(Kind.ESCALATION, sponsor, initiative, gate_id, key, message, True))
+    return planned
+
+
+def _plan_quiet(rulebook: Rulebook, now: datetime.datetime) -> list[Planned]:
+    cutoff = now - datetime.timedelta(days=rulebook.smallest("quiet_after_days"))
+    planned = []
+    for initiative in selectors.initiatives_quiet_since(cutoff=cutoff):
+        quiet_after = rulebook.for_framework(initiative.framework_id)["quiet_after_days"]
+        last = initiative.last_activity_at or initiative.created_at
+        days_quiet = (now - last).days
+        if days_quiet < quiet_after or not initiative.owner.is_active:
+            continue
+        period = (days_quiet - quiet_after) // quiet_after
+        message = _Message(
+            kind=Kind.QUIET, initiative=initiative, days=days_quiet, last_activity_at=last
+        )
+        owner = initiative.owner
+        key = f"{Kind.QUIET}:{initiative.pk}:{owner.pk}:{timezone.localdate(last)}:{period}"
+        planned.append(_plan(Kind.QUIET, owner, initiative, None, key, message))
+    return planned
+
+
+def _plan_reviews_waiting(rulebook: Rulebook, now: datetime.datetime) -> list[Planned]:
+    cutoff = now - datetime.timedelta(days=rulebook.smallest("review_waiting_days"))
+    planned = []
+    for gate in selectors.gates_in_review_since(cutoff=cutoff):
+        initiative = gate.initiative
+        wait = rulebook.for_framework(initiative.framework_id)["review_waiting_days"]
+        days_waiting = (now - gate.review_requested_at).days
+        if days_waiting < wait or not gate.waiting_gatekeepers:
+            continue
+        period = (days_waiting - wait) // wait
+        message = _Message(
+            kind=Kind.REVIEW_WAITING, initiative=initiative, days=days_waiting, gate=gate
+        )
+        for gatekeeper in gate.waiting_gatekeepers:
+            person = gatekeeper.user
+            if not person.is_active:
+                continue
+            key = f"{Kind.REVIEW_WAITING}:{gate.pk}:{person.pk}:{gate.review_round}:{period}"
+            planned.append(_plan(Kind.REVIEW_WAITING, person, initiative, gate.pk, key, message))
+    return planned
+
+
+# --- Inserting and sending ---------------------------------------------------------------
+
+
+def _email_wanted(planned: Planned, preferences: dict[int, tuple[bool, bool]]) -> bool:
+    if not planned.recipient.email:
+        return False
+    if planned.always_email:
+        return True
+    email_digest, email_reminders = preferences.get(planned.recipient.pk, (True, True))
+    return email_digest if planned.kind == Kind.DIGEST else email_reminders
+
+
+def _insert(planned: list[Planned], *, now: datetime.datetime) -> tuple[int, list[int]]:
+    """Insert the planned rows that do not exist yet; return (created, ids to send)."""
+    preferences = {
+        user_id: (digest, reminders)
+        for user_id, digest, reminders in NotificationPreference.objects.values_list(
+            "user_id", "email_digest", "email_reminders"
+        )
+    }
+    scan_id = uuid.uuid4()
+    rows = []
+    for item in planned:
+        email = _email_wanted(item, preferences)
+        rows.append(
+            Notification(
+                recipient=item.recipient,
+                kind=item.kind,
+                initiative=item.initiative,
+                gate_id=item.gate_id,
+                dedupe_key=item.dedupe_key,
+                subject=item.subject[:200],
+                body_text=item.body_text,
+                body_html=item.body_html,
+                state=Notification.State.PENDING if email else Notification.State.SKIPPED,
+                scan_id=scan_id,
+                enqueued_at=now if email else None,
+                created_at=now,
+            )
+        )
+    # A key that exists already (an earlier or a concurrent scan) inserts nothing.
+    Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
+    mine = Notification.objects.filter(scan_id=scan_id).values_list("pk", "state")
+    created, to_send = 0, []
+    for pk, state in mine:
+        created += 1
+        if state == Notification.State.PENDING:
+            to_send.append(pk)
+    return created, to_send
+
+
+def _claim_stranded(*, now: datetime.datetime) -> list[int]:
+    """Pending rows whose send task was lost (broker down, worker killed): claim them again."""
+    cutoff = now - datetime.timedelta(minutes=reminder_defaults()["redrive_after_minutes"])
+    # skip_locked: a row a send task is working on right now is not stranded.
+    ids = list(
+        Notification.objects.select_for_update(skip_locked=True)
+        .filter(state=Notification.State.PENDING, enqueued_at__lt=cutoff)
+        .values_list("pk", flat=True)
+    )
+    if ids:
+        Notification.objects.filter(pk__in=ids).update(enqueued_at=now)
+    return ids
+
+
+def enqueue_after_commit(*, ids: list[int]) -> None:
+    """Put one send task per notification on the queue once the rows are committed.
+
+    If the broker is down the rows stay pending; the next scan puts them back.
+    """
+    if not ids:
+        return
+
+    def enqueue():
+        from notifications.tasks import notification_send_task
+
+        for position, pk in enumerate(ids):
+            try:
+                notification_send_task.delay(pk)
+            except Retry:
+                # Only in-process (eager) runs raise this: the failure is on the row,
+                # which stays pending, and the next scan's re-drive tries again.
+                logger.warning("Notification %s could not be sent; the next scan retries", pk)
+            except Exception:
+                logger.exception(
+                    "Could not enqueue notification %s; %s left pending for the next scan",
+                    pk,
+                    len(ids) - position,
+                )
+                return
+
+    transaction.on_commit(enqueue)
+
+
+def reminder_plan(*, now: datetime.datetime | None = None) -> list[Planned]:
+    """Every reminder the rules call for at `now`, whether or not it was sent already."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    rulebook = Rulebook.load()
+    return [
+        *_plan_due_soon(rulebook, today),
+        *_plan_overdue_and_escalations(rulebook, today),
+        *_plan_quiet(rulebook, now),
+        *_plan_reviews_waiting(rulebook, now),
+    ]
+
+
+def reminder_scan(
+    *, now: datetime.datetime | None = None, dry_run: bool = False, enqueue: bool = True
+) -> ScanResult:
+    """Create the reminders due at `now` and queue them for sending.
+
+    With `dry_run`, returns what would be created and writes nothing. With
+    `enqueue=False` the caller sends `result.to_send` itself (no worker).
+    """
+    now = now or timezone.now()
+    planned = reminder_plan(now=now)
+    if dry_run:
+        existing = set(
+            Notification.objects.filter(
+                dedupe_key__in=[item.dedupe_key for item in planned]
+            ).values_list("dedupe_key", flat=True)
+        )
+        return ScanResult(planned=[item for item in planned if item.dedupe_key not in existing])
+    with transaction.atomic():
+        created, to_send = _insert(planned, now=now)
+        redriven = _claim_stranded(now=now)
+        to_send += redriven
+        if enqueue:
+            enqueue_after_commit(ids=to_send)
+    return ScanResult(planned=planned, created=created, redriven=len(redriven), to_send=to_send)
+
+
+def _render_digest(*, now: datetime.datetime) -> tuple[str, str, str]:
+    since = now - datetime.timedelta(days=7)
+    today = timezone.localdate(now)
+    sections = selectors.digest_sections(since=since, today=today)
+    for activity in sections["targets_missed"].items:
+        activity.url = (
+            site_url(reverse("initiatives:detail", args=[activity.initiative_key]))
+            if activity.initiative_key
+            else ""
+        )
+    context = {
+        **sections,
+        "since": timezone.localdate(since),
+        "today": today,
+        "site_url": settings.SITE_URL.rstrip("/"),
+        "quiet_week": not any(section.total for section in sections.values()),
+    }
+    subject = f"Tollgate weekly digest, {context['since']:%d %b} – {today:%d %b %Y}"
+    context["subject"] = subject
+    text = render_to_string("notifications/email/digest.txt", context)
+    html = render_to_string("notifications/email/digest.html", context)
+    return subject, text, html
+
+
+def digest_send(*, now: datetime.datetime | None = None, enqueue: bool = True) -> ScanResult:
+    """Create this week's executive digest for each executive and portfolio admin, then queue it."""
+    now = now or timezone.now()
+    subject, text, html = _render_digest(now=now)
+    year, week, _ = timezone.localdate(now).isocalendar()
+    planned = [
+        Planned(
+            kind=Kind.DIGEST,
+            recipient=person,
+            initiative=None,
+            gate_id=None,
+            dedupe_key=f"{Kind.DIGEST}:{person.pk}:{year}-W{week:02d}",
+            subject=subject,
+            body_text=text,
+            body_html=html,
+        )
+        for person in selectors.digest_recipients()
+    ]
+    with transaction.atomic():
+        created, to_send = _insert(planned, now=now)
+        if enqueue:
+            enqueue_after_commit(ids=to_send)
+    return ScanResult(planned=planned, created=created, to_send=to_send)
+
+
+def _email(notification: Notification) -> None:
+    message = EmailMultiAlternatives(
+        subject=notification.subject,
+        body=notification.body_text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[notification.recipient.email],
+    )
+    if notification.body_html:
+        message.attach_alternative(notification.body_html, "text/html")
+    message.send()
+
+
+def notification_send(*, notification_id: int) -> Notification | None:
+    """Email one pending notification once; a failure worth retrying is raised after it is noted.
+
+    Returns None when there is nothing to do: the row is sent already, failed,
+    or another worker holds it right now.
+    """
+    max_attempts = reminder_defaults()["max_send_attempts"]
+    failure = None
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("recipient")
+            .filter(pk=notification_id, state=Notification.State.PENDING)
+            .first()
+        )
+        if notification is None:
+            return None
+        now = timezone.now()
+        notification.attempts += 1
+        try:
+            _email(notification)
+        except SEND_ERRORS as error:
+            notification.last_error = f"{type(error).__name__}: {error}"[:2000]
+            if notification.attempts >= max_attempts:
+                notification.state = Notification.State.FAILED
+                logger.error("Notification %s failed: %s", notification.pk, error)
+            else:
+                # The retry is about to be queued; the re-drive leaves it alone until then.
+                notification.enqueued_at = now
+                failure = error
+        else:
+            notification.state = Notification.State.SENT
+            notification.sent_at = now
+            notification.last_error = ""
+        notification.save(
+            update_fields=["attempts", "last_error", "state", "sent_at", "enqueued_at"]
+        )
+    if failure is not None:
+        raise failure
+    return notification
+
+
+def notifications_send_now(*, ids: Iterable[int]) -> dict[str, int]:
+    """Send in this process, without a worker; failures stay pending for the next scan."""
+    counts = {"sent": 0, "failed": 0, "retry_later": 0}
+    for pk in ids:
+        try:
+            notification = notification_send(notification_id=pk)
+        except SEND_ERRORS:
+            counts["retry_later"] += 1
+            continue
+        if notification is not None:
+            counts["sent" if notification.state == Notification.State.SENT else "failed"] += 1
+    return counts
+
+
+@transaction.atomic
+def notifications_retry_failed(*, queryset) -> int:
+    """Put failed notifications back to pending with fresh attempts, and queue them."""
+    ids = list(queryset.filter(state=Notification.State.FAILED).values_list("pk", flat=True))
+    Notification.objects.filter(pk__in=ids).update(
+        state=Notification.State.PENDING, attempts=0, enqueued_at=timezone.now()
+    )
+    enqueue_after_commit(ids=ids)
+    return len(ids)
+
+
+# --- The inbox ---------------------------------------------------------------------------
+
+
+def notification_mark_read(*, notification: Notification) -> Notification:
+    """Mark one notification read (reading it twice keeps the first time)."""
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    return notification
+
+
+def notification_preference_set(
+    *, user, email_digest: bool, email_reminders: bool
+) -> NotificationPreference:
+    """Choose which emails a person gets; the inbox keeps everything either way."""
+    preference, _ = NotificationPreference.objects.update_or_create(
+        user=user, defaults={"email_digest": email_digest, "email_reminders": email_reminders}
+    )
+    return preference
+
+
+def notifications_mark_all_read(*, user) -> int:
+    """Mark every unread notification of `user` read; returns how many."""
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )

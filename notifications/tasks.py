@@ -1,0 +1,43 @@
+"""Celery tasks: thin wrappers that take ids and call the services."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from notifications import services
+
+# Exponential backoff between send attempts: 30 s, 60 s, 120 s, ... capped here.
+# The start-up check (notifications.checks) keeps the cap under the broker's
+# visibility timeout, or Redis would hand a waiting retry to a second worker.
+SEND_RETRY_BACKOFF = 30
+SEND_RETRY_BACKOFF_MAX = 600
+# No task here is queued with a countdown or an ETA; if one ever is, list the
+# longest here so the start-up check covers it too.
+TASK_COUNTDOWNS: list[int] = []
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=services.SEND_ERRORS,
+    retry_backoff=SEND_RETRY_BACKOFF,
+    retry_backoff_max=SEND_RETRY_BACKOFF_MAX,
+    retry_jitter=True,
+    # The row's `attempts` decides when to give up (it survives re-drives);
+    # Celery only needs to allow at least that many tries.
+    max_retries=services.DEFAULT_RULES["max_send_attempts"],
+)
+def notification_send_task(self, notification_id: int) -> str | None:
+    notification = services.notification_send(notification_id=notification_id)
+    return notification.state if notification is not None else None
+
+
+@shared_task
+def reminder_scan_task() -> dict:
+    result = services.reminder_scan()
+    return {"created": result.created, "redriven": result.redriven, "queued": len(result.to_send)}
+
+
+@shared_task
+def weekly_digest_task() -> dict:
+    result = services.digest_send()
+    return {"created": result.created, "queued": len(result.to_send)}
