@@ -1,0 +1,59 @@
+"""OpenAPI: the error responses every operation can return, added in one place."""
+
+from __future__ import annotations
+
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": "The shape of every 4xx response.",
+    "properties": {
+        "code": {"type": "string"},
+        "message": {"type": "string"},
+        "errors": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "required": ["code", "message", "errors"],
+}
+DESCRIPTIONS = {
+    "400": "Invalid input (bad field, unknown field, invalid choice, malformed JSON).",
+    "401": "Missing, unknown, expired or revoked credentials.",
+    "403": "Authenticated but not allowed (including read-only tokens writing).",
+    "404": "Not found, or not visible to you.",
+    "409": "Conflict with the current state.",
+    "412": "If-Match does not match the current ETag.",
+    "413": "Request body larger than 1 MB.",
+    "415": "Unsupported Content-Type; send application/json.",
+    "422": "Idempotency-Key reused with a different request.",
+    "429": "Too many requests; see Retry-After.",
+}
+UNSAFE = {"post", "put", "patch", "delete"}
+
+
+def add_error_responses(result, generator, request, public):
+    """drf-spectacular postprocessing hook: document the error shape on every operation."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = ERROR_SCHEMA
+    for operations in result.get("paths", {}).values():
+        for method, operation in operations.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            # 404 also covers an out-of-range ?page= on lists.
+            codes = ["400", "401", "403", "404", "429"]
+            if method in UNSAFE:
+                codes += ["409", "413", "415"]
+            if method in {"put", "patch"}:
+                codes.append("412")
+            if method == "post":
+                codes.append("422")
+            responses = operation.setdefault("responses", {})
+            for code in codes:
+                responses.setdefault(
+                    code,
+                    {
+                        "description": DESCRIPTIONS[code],
+                        "content": {"application/json": {"schema": ERROR_REF}},
+                    },
+                )
+    return result

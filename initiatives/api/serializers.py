@@ -1,0 +1,321 @@
+"""Read serializers shaped by the views' querysets, and strict input serializers for writes."""
+
+from __future__ import annotations
+
+import math
+
+from rest_framework import serializers
+
+from apiauth.serializers import StrictSerializer, UserRefSerializer, user_field
+from initiatives.models import (
+    Activity,
+    BusinessCase,
+    BusinessCaseRevision,
+    Framework,
+    Initiative,
+    Measurement,
+    Membership,
+    Target,
+)
+from teams.models import Team
+
+
+class TeamRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Team
+        fields = ["id", "slug", "name"]
+
+
+class StageRefSerializer(serializers.Serializer):
+    key = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    order = serializers.IntegerField(read_only=True)
+
+
+class InitiativeSerializer(serializers.ModelSerializer):
+    team = TeamRefSerializer(read_only=True)
+    owner = UserRefSerializer(read_only=True)
+    sponsor = UserRefSerializer(read_only=True)
+    framework = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    stage = StageRefSerializer(read_only=True)
+    tags = serializers.SerializerMethodField()
+    days_in_stage = serializers.IntegerField(read_only=True)
+    is_stalled = serializers.BooleanField(read_only=True)
+    is_overdue = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Initiative
+        fields = [
+            "key",
+            "name",
+            "summary",
+            "problem",
+            "team",
+            "owner",
+            "sponsor",
+            "framework",
+            "stage",
+            "stage_entered_on",
+            "days_in_stage",
+            "status",
+            "maturity_level",
+            "tags",
+            "gate_due_on",
+            "stalls_on",
+            "is_stalled",
+            "is_overdue",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_tags(self, initiative) -> list[str]:
+        return [tag.name for tag in initiative.tags.all()]
+
+
+class InitiativeFilterSerializer(serializers.Serializer):
+    """Query parameters of the initiative list."""
+
+    framework = serializers.SlugField(required=False, help_text="Framework slug.")
+    team = serializers.SlugField(required=False, help_text="Team slug.")
+    stage = serializers.SlugField(required=False, help_text="Stage key, e.g. poc.")
+    status = serializers.ChoiceField(choices=Initiative.Status.choices, required=False)
+    owner = serializers.CharField(required=False, help_text="Owner's username.")
+    overdue = serializers.BooleanField(required=False, allow_null=True, default=None)
+    stalled = serializers.BooleanField(required=False, allow_null=True, default=None)
+    updated_since = serializers.DateTimeField(required=False)
+
+
+class InitiativeCreateSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=200)
+    summary = serializers.CharField(required=False, allow_blank=True, default="")
+    problem = serializers.CharField(required=False, allow_blank=True, default="")
+    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
+    owner = user_field(required=False, help_text="Username; defaults to you.")
+    sponsor = user_field(help_text="The executive sponsor's username.")
+    framework = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Framework.objects.all(), required=False
+    )
+    maturity_level = serializers.ChoiceField(
+        choices=Initiative.Maturity.choices, required=False, default=0
+    )
+
+
+class InitiativeUpdateSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=200)
+    summary = serializers.CharField(allow_blank=True)
+    problem = serializers.CharField(allow_blank=True)
+    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
+    owner = user_field()
+    sponsor = user_field()
+    maturity_level = serializers.ChoiceField(choices=Initiative.Maturity.choices)
+    tags = serializers.ListField(
+        child=serializers.SlugField(max_length=40), required=False, max_length=50
+    )
+
+
+class UnitEconomicsSerializer(serializers.Serializer):
+    multiplier = serializers.IntegerField()
+    monthly_volume = serializers.IntegerField()
+    monthly_cost = serializers.DecimalField(max_digits=24, decimal_places=4)
+    annual_cost = serializers.DecimalField(max_digits=24, decimal_places=4)
+    annual_value = serializers.DecimalField(max_digits=24, decimal_places=2)
+
+
+class BusinessCaseSerializer(serializers.ModelSerializer):
+    total_investment = serializers.DecimalField(max_digits=16, decimal_places=2, read_only=True)
+    unit_economics = UnitEconomicsSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = BusinessCase
+        fields = [*BusinessCase.TRACKED_FIELDS, "total_investment", "unit_economics", "updated_at"]
+
+
+class BusinessCaseUpdateSerializer(StrictSerializer):
+    outcome = serializers.CharField(required=False, allow_blank=True)
+    metric_name = serializers.CharField(required=False, allow_blank=True, max_length=120)
+    metric_baseline = serializers.DecimalField(
+        max_digits=16, decimal_places=4, required=False, allow_null=True
+    )
+    metric_target = serializers.DecimalField(
+        max_digits=16, decimal_places=4, required=False, allow_null=True
+    )
+    expected_annual_value = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=0, required=False
+    )
+    investment_to_date = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=0, required=False
+    )
+    planned_team_cost = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=0, required=False
+    )
+    planned_infra_cost = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=0, required=False
+    )
+    cost_per_task_budget = serializers.DecimalField(
+        max_digits=12, decimal_places=4, min_value=0, required=False
+    )
+    monthly_volume = serializers.IntegerField(min_value=0, max_value=2_147_483_647, required=False)
+
+
+class RevisionSerializer(serializers.ModelSerializer):
+    author = UserRefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = BusinessCaseRevision
+        fields = ["number", "author", "created_at", "changes", "snapshot"]
+
+
+class TargetSerializer(serializers.ModelSerializer):
+    initiative = serializers.SlugRelatedField(slug_field="key", read_only=True)
+
+    class Meta:
+        model = Target
+        fields = [
+            "id",
+            "initiative",
+            "metric_key",
+            "category",
+            "comparator",
+            "threshold",
+            "unit",
+            "description",
+            "latest_value",
+            "latest_measured_at",
+            "status",
+            "created_at",
+        ]
+
+
+class FiniteFloatField(serializers.FloatField):
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not math.isfinite(value):
+            self.fail("invalid")
+        return value
+
+
+class TargetCreateSerializer(StrictSerializer):
+    metric_key = serializers.SlugField(max_length=60)
+    threshold = FiniteFloatField()
+    comparator = serializers.ChoiceField(choices=Target.Comparator.choices, required=False)
+    category = serializers.ChoiceField(choices=Target.Category.choices, required=False)
+    unit = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class MeasurementSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Measurement
+        fields = ["id", "target", "value", "measured_at", "source"]
+
+
+class MeasurementInputSerializer(StrictSerializer):
+    """One measurement, for a target named by id or by initiative key and metric key."""
+
+    target = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    initiative = serializers.CharField(required=False, max_length=20)
+    metric_key = serializers.SlugField(required=False, max_length=60)
+    value = FiniteFloatField()
+    measured_at = serializers.DateTimeField(required=False)
+
+    def validate(self, attrs):
+        if "target" in attrs:
+            if "initiative" in attrs or "metric_key" in attrs:
+                raise serializers.ValidationError(
+                    "Name the target either by id or by initiative and metric_key, not both."
+                )
+        elif not ("initiative" in attrs and "metric_key" in attrs):
+            raise serializers.ValidationError(
+                "Name the target: give target, or initiative and metric_key."
+            )
+        return attrs
+
+
+MAX_BATCH = 5000
+
+
+class MeasurementBatchSerializer(StrictSerializer):
+    measurements = MeasurementInputSerializer(many=True, max_length=MAX_BATCH, min_length=1)
+
+
+class MeasurementResultSerializer(serializers.Serializer):
+    recorded = serializers.IntegerField()
+    targets = TargetSerializer(many=True)
+
+
+class MeasurementSeriesFilterSerializer(serializers.Serializer):
+    """?from=&to= bounds of a time series (inclusive)."""
+
+    def get_fields(self):
+        # "from" is a Python keyword, so the fields are declared here.
+        return {
+            "from": serializers.DateTimeField(required=False, help_text="Earliest measured_at."),
+            "to": serializers.DateTimeField(required=False, help_text="Latest measured_at."),
+        }
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    initiative = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    user = UserRefSerializer(read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "initiative", "user", "stage_role", "allocation_percent", "created_at"]
+
+
+class ActivitySerializer(serializers.ModelSerializer):
+    actor = UserRefSerializer(read_only=True, allow_null=True)
+    initiative = serializers.CharField(source="initiative_key", read_only=True)
+
+    class Meta:
+        model = Activity
+        fields = [
+            "id",
+            "created_at",
+            "actor",
+            "initiative",
+            "verb",
+            "object_type",
+            "object_id",
+            "object_repr",
+            "field",
+            "before",
+            "after",
+            "message",
+        ]
+
+
+class ActivityFilterSerializer(serializers.Serializer):
+    since = serializers.DateTimeField(required=False)
+    initiative = serializers.CharField(required=False, help_text="Initiative key.")
+
+
+class StageCountSerializer(serializers.Serializer):
+    framework = serializers.CharField()
+    stage = serializers.CharField()
+    stage_name = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class PortfolioSummarySerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    by_stage = StageCountSerializer(many=True)
+    by_status = serializers.DictField(child=serializers.IntegerField())
+    overdue = serializers.IntegerField()
+    stalled = serializers.IntegerField()
+    targets = serializers.DictField(child=serializers.IntegerField())
+
+
+class ClearanceQuerySerializer(serializers.Serializer):
+    stage = serializers.SlugField(help_text="Stage key, e.g. poc.")
+
+
+class ClearanceSerializer(serializers.Serializer):
+    initiative = serializers.CharField()
+    stage = serializers.CharField()
+    cleared = serializers.BooleanField()
+    decision = serializers.CharField(allow_null=True)
+    decided_by = serializers.CharField(allow_null=True)
+    decided_at = serializers.DateTimeField(allow_null=True)
+    snapshot = serializers.JSONField(allow_null=True)

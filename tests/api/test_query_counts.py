@@ -1,0 +1,47 @@
+"""Every list endpoint runs a constant number of queries, whatever the number of rows."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.api.helpers import _fresh_throttle_cache, token_client  # noqa: F401
+from tests.factories import InitiativeFactory, MembershipFactory, TargetFactory
+
+pytestmark = pytest.mark.django_db
+
+LISTS = [
+    "/api/v1/initiatives/",
+    "/api/v1/gates/",
+    "/api/v1/checklist-items/",
+    "/api/v1/transitions/",
+    "/api/v1/targets/",
+    "/api/v1/activity/",
+    "/api/v1/teams/",
+    "/api/v1/portfolio/summary/",
+]
+
+
+def _grow(team, count):
+    for initiative in InitiativeFactory.create_batch(count, team=team):
+        TargetFactory(initiative=initiative)
+        MembershipFactory(initiative=initiative)
+
+
+@pytest.mark.parametrize("path", LISTS)
+@pytest.mark.parametrize("persona", ["viewer", "team_lead"])
+def test_list_queries_are_constant(request, path, persona, team, initiative):
+    client = token_client(request.getfixturevalue(persona))
+    client.get("/api/v1/")  # stamps the token's last_used_at before measuring
+
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(path, {"page_size": 100} if "summary" not in path else {})
+        assert response.status_code == 200
+        return len(queries)
+
+    _grow(team, 2)
+    small = count()
+    _grow(team, 12)
+    assert count() == small

@@ -1,0 +1,214 @@
+"""Webhooks: signed deliveries after commit, retries with backoff, a dead receiver never hurts."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from apiauth.models import Webhook, WebhookDelivery
+from apiauth.tasks import webhook_deliver_task
+from apiauth.webhooks import SIGNATURE_HEADER, retry_delay, signature, signature_is_valid
+from initiatives import events
+from tests.api.helpers import _fresh_throttle_cache, token_client  # noqa: F401
+from tests.factories import TargetFactory
+
+pytestmark = pytest.mark.django_db
+SECRET = "whsec-test"
+
+
+class Receiver:
+    """An HTTP receiver on 127.0.0.1 that answers with the queued status codes (200 when empty)."""
+
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.statuses: list[int] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append({"headers": dict(self.headers), "body": body})
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def closed_port_url():
+    # A port that was free a moment ago: nothing listens there.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/hook"
+
+
+def _hook(url, events_=("gate.decided", "initiative.stage_changed"), **fields):
+    return Webhook.objects.create(
+        name="ops", url=url, secret=SECRET, events=list(events_), **fields
+    )
+
+
+def _decide(gate, owner, executive, decision="conditional_go"):
+    token_client(owner).post(f"/api/v1/gates/{gate.pk}/request-review/")
+    return token_client(executive).post(
+        f"/api/v1/gates/{gate.pk}/decide/",
+        {"decision": decision, "rationale": "Ready enough"},
+        format="json",
+    )
+
+
+def test_signature_helpers():
+    body = b'{"a": 1}'
+    header = signature("s3cret", body)
+    assert header.startswith("sha256=") and len(header) == len("sha256=") + 64
+    assert signature_is_valid("s3cret", body, header)
+    assert not signature_is_valid("other", body, header)
+    assert retry_delay(0) < retry_delay(1) < retry_delay(2)
+
+
+def test_decision_is_delivered_signed_after_commit(
+    receiver, gate, owner, executive, django_capture_on_commit_callbacks
+):
+    hook = _hook(receiver.url)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _decide(gate, owner, executive)
+    assert response.status_code == 200
+    events_sent = [json.loads(r["body"])["event"] for r in receiver.requests]
+    assert sorted(events_sent) == ["gate.decided", "initiative.stage_changed"]
+    for request in receiver.requests:
+        assert signature_is_valid(SECRET, request["body"], request["headers"][SIGNATURE_HEADER])
+    decided = next(json.loads(r["body"]) for r in receiver.requests if b"gate.decided" in r["body"])
+    assert decided["data"]["initiative"] == gate.initiative.key
+    assert decided["data"]["decision"] == "conditional_go"
+    assert hook.deliveries.filter(succeeded=True).count() == 2
+
+
+def test_nothing_is_sent_when_the_transaction_rolls_back(
+    receiver, gate, owner, executive, django_capture_on_commit_callbacks
+):
+    _hook(receiver.url)
+    token_client(owner).post(f"/api/v1/gates/{gate.pk}/request-review/")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        token_client(executive).post(
+            f"/api/v1/gates/{gate.pk}/decide/", {"decision": "go", "rationale": "x"}, format="json"
+        )  # refused: required items open and no override
+    assert callbacks == [] and receiver.requests == []
+
+
+def test_failed_delivery_is_retried_until_it_succeeds(receiver, settings):
+    settings.TOLLGATE_WEBHOOK_MAX_RETRIES = 3
+    hook = _hook(receiver.url)
+    receiver.statuses = [500, 503]
+    # Eager mode runs the retries at once; with a worker they wait retry_delay() seconds.
+    webhook_deliver_task.apply(args=[hook.pk, "gate.decided", {"initiative": "AI-001"}, "d-1"])
+    attempts = list(WebhookDelivery.objects.order_by("attempt").values_list("attempt", "succeeded"))
+    assert attempts == [(1, False), (2, False), (3, True)]
+    assert len(receiver.requests) == 3
+    assert {r["headers"]["X-Tollgate-Delivery"] for r in receiver.requests} == {"d-1"}
+
+
+def test_a_dead_receiver_never_fails_the_request(
+    closed_port_url, gate, owner, executive, settings, django_capture_on_commit_callbacks
+):
+    settings.TOLLGATE_WEBHOOK_MAX_RETRIES = 2
+    hook = _hook(closed_port_url, events_=["gate.decided"])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _decide(gate, owner, executive)
+    assert response.status_code == 200
+    deliveries = hook.deliveries.order_by("attempt")
+    assert [d.attempt for d in deliveries] == [1, 2, 3]
+    assert not any(d.succeeded for d in deliveries)
+    assert "ConnectionRefused" in deliveries[0].error or "URLError" in deliveries[0].error
+
+
+def test_chat_format_and_target_missed(
+    receiver, initiative, member, django_capture_on_commit_callbacks
+):
+    _hook(receiver.url, events_=["target.missed"], format=Webhook.Format.CHAT)
+    target = TargetFactory(initiative=initiative, metric_key="accuracy", threshold=90)
+    with django_capture_on_commit_callbacks(execute=True):
+        token_client(member).post(
+            "/api/v1/measurements/", {"target": target.pk, "value": 70}, format="json"
+        )
+    assert len(receiver.requests) == 1
+    text = json.loads(receiver.requests[0]["body"])["text"]
+    assert initiative.key in text and "accuracy" in text and "70" in text
+
+
+def test_inactive_and_unsubscribed_hooks_get_nothing(
+    receiver, gate, owner, executive, django_capture_on_commit_callbacks
+):
+    _hook(receiver.url, events_=["target.missed"])
+    _hook(receiver.url, is_active=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        _decide(gate, owner, executive)
+    assert receiver.requests == []
+
+
+def test_a_failing_listener_is_contained():
+    def broken(event, payload):
+        raise RuntimeError("boom")
+
+    events.subscribe("test.event", broken)
+    try:
+        events.publish("test.event", {})  # logged, not raised
+    finally:
+        events.unsubscribe("test.event", broken)
+
+
+def test_webhook_events_are_validated():
+    from django.core.exceptions import ValidationError
+
+    hook = Webhook(name="x", url="https://example.com", secret="s", events=["gate.exploded"])
+    with pytest.raises(ValidationError):
+        hook.full_clean()
+
+
+def test_deliveries_are_visible_in_the_admin(client, receiver):
+    from django.contrib.auth import get_user_model
+
+    hook = _hook(receiver.url)
+    webhook_deliver_task.apply(args=[hook.pk, "gate.decided", {"initiative": "AI-001"}, "d-9"])
+    superuser = get_user_model().objects.create_superuser("root", "root@example.com", "pw-12345678")
+    client.force_login(superuser)
+    assert b"gate.decided" in client.get(f"/admin/apiauth/webhook/{hook.pk}/change/").content
+    listing = client.get("/admin/apiauth/webhookdelivery/")
+    assert listing.status_code == 200 and b"gate.decided" in listing.content
+
+
+def test_overdue_gates_are_announced_daily(receiver, gate, django_capture_on_commit_callbacks):
+    import datetime
+
+    from apiauth.webhooks import overdue_gates_publish
+
+    _hook(receiver.url, events_=["gate.overdue"])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert overdue_gates_publish(today=gate.due_on) == 0
+        assert overdue_gates_publish(today=gate.due_on + datetime.timedelta(days=3)) == 1
+    body = json.loads(receiver.requests[0]["body"])
+    assert body["event"] == "gate.overdue"
+    assert body["data"]["days_overdue"] == 3 and body["data"]["stage"] == "poc"
