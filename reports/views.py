@@ -1,0 +1,212 @@
+"""The portfolio dashboard, its CSV exports and the printable initiative brief."""
+
+from __future__ import annotations
+
+import csv
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from reports import charts, selectors
+from reports.forms import DashboardFilterForm
+
+
+def _filters(request):
+    frameworks, teams = selectors.filter_choices(request.user)
+    form = DashboardFilterForm(request.GET, frameworks=frameworks, teams=teams)
+    return form, form.filters()
+
+
+def _page_number(value) -> int:
+    try:
+        return min(max(int(value), 1), 10_000)
+    except (TypeError, ValueError):
+        return 1
+
+
+def _is_fragment(request) -> bool:
+    htmx = request.htmx
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+def _charts(board: selectors.Dashboard) -> dict:
+    figures = board.stages
+    poc = board.poc_to_production
+    return {
+        "defs": charts.pattern_defs(),
+        "funnel": charts.funnel([(f.stage.name, f.reached) for f in figures]),
+        "durations": charts.stage_durations(
+            [
+                {
+                    "name": f.stage.name,
+                    "min_days": f.min_days,
+                    "max_days": f.max_days,
+                    "median_days": f.median_days,
+                    "expected": f.stage.expected_range,
+                    "verdict": f.median_verdict,
+                }
+                for f in figures
+            ]
+        ),
+        "value": charts.value_by_stage(
+            [
+                {"name": f.stage.name, "value": f.expected_value, "investment": f.investment}
+                for f in figures
+            ]
+        ),
+        "months": charts.transitions_per_month(board.months),
+        "rates": charts.rate_comparison(
+            [
+                ("This portfolio", poc.rate, f"{poc.reached} of {poc.started}"),
+                (
+                    "Industry (IDC, Lenovo)",
+                    poc.industry_rate,
+                    f"{poc.industry_reached} of {poc.industry_started}",
+                ),
+            ]
+        ),
+        "timeline": charts.timeline(board.timeline, [f.stage.name for f in figures]),
+    }
+
+
+@login_required
+@require_GET
+def dashboard(request):
+    """The portfolio at a glance; the filters swap the figures in place through HTMX."""
+    form, filters = _filters(request)
+    template = "reports/dashboard.html"
+    context = {"form": form, "filters": filters}
+    if filters is None:
+        return render(request, template, context)
+    context["filters_query"] = urlencode(filters.as_query())
+    page = _page_number(request.GET.get("page"))
+    if _is_fragment(request) and request.htmx.target == "timeline":
+        timeline = selectors.timeline_only(request.user, filters, page=page)
+        stage_names = [stage.name for stage in filters.framework.stages.order_by("order")]
+        context.update(
+            timeline=timeline,
+            timeline_chart=charts.timeline(timeline, stage_names),
+            stage_legend=_stage_legend(filters.framework.stages.order_by("order")),
+        )
+        return render(request, f"{template}#timeline", context)
+    board = selectors.dashboard(request.user, filters, timeline_page=page)
+    context_charts = _charts(board)
+    for figure in board.stages:
+        figure.swatch = charts.legend_swatch(figure.position)
+    poc = board.poc_to_production
+    context.update(
+        value_label=charts.compact_money(board.headline.expected_value),
+        investment_label=charts.compact_money(board.headline.investment),
+        pilot_names=" and ".join(
+            figure.stage.name for figure in board.stages[: selectors.PILOT_STAGE_COUNT]
+        ),
+        poc_rate=charts.percent(poc.rate),
+        industry_rate=charts.percent(poc.industry_rate),
+        legend={"value": charts.legend_swatch(0), "investment": charts.legend_swatch(1)},
+    )
+    context.update(
+        board=board,
+        charts=context_charts,
+        timeline=board.timeline,
+        timeline_chart=context_charts["timeline"],
+        stage_legend=_stage_legend(f.stage for f in board.stages),
+    )
+    if _is_fragment(request):
+        return render(request, f"{template}#dashboard", context)
+    return render(request, template, context)
+
+
+def _stage_legend(stages) -> list[tuple]:
+    return [(charts.legend_swatch(position), stage.name) for position, stage in enumerate(stages)]
+
+
+class _Echo:
+    """A file-like object whose write() hands the line back, for csv.writer."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_response(filename: str, header: list[str], rows) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield writer.writerow(header)
+        for row in rows:
+            yield writer.writerow(row)
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _export_name(kind: str, filters: selectors.DashboardFilters) -> str:
+    parts = ["tollgate", kind, filters.framework.slug]
+    if filters.team is not None:
+        parts.append(filters.team.slug)
+    if filters.period != selectors.DEFAULT_PERIOD:
+        parts.append(filters.period)
+    parts.append(f"{timezone.localdate():%Y-%m-%d}")
+    return "-".join(parts) + ".csv"
+
+
+@login_required
+@require_GET
+def portfolio_csv(request):
+    """The dashboard's initiatives, one row each, streamed."""
+    _, filters = _filters(request)
+    if filters is None:
+        raise Http404("No framework yet.")
+    return _csv_response(
+        _export_name("portfolio", filters),
+        selectors.PORTFOLIO_COLUMNS,
+        selectors.portfolio_rows(request.user, filters),
+    )
+
+
+@login_required
+@require_GET
+def gates_csv(request):
+    """Every gate of the dashboard's initiatives, one row per checklist item, streamed."""
+    _, filters = _filters(request)
+    if filters is None:
+        raise Http404("No framework yet.")
+    return _csv_response(
+        _export_name("gates", filters),
+        selectors.GATE_COLUMNS,
+        selectors.gate_rows(request.user, filters),
+    )
+
+
+@login_required
+@require_GET
+def initiative_brief(request, key: str):
+    """A one-page brief of an initiative, laid out for printing; 404 for outsiders."""
+    brief = selectors.initiative_brief(request.user, key)
+    if brief is None:
+        raise Http404("No such initiative.")
+    brief["today"] = timezone.localdate()
+    brief["printed_at"] = timezone.localtime()
+    initiative = brief["initiative"]
+    brief["days_in_stage"] = (brief["today"] - initiative.stage_entered_on).days
+    brief["stage_position"] = next(
+        (i for i, stage in enumerate(brief["stages"]) if stage.pk == initiative.stage_id), 0
+    )
+    history = brief["history"]
+    entered = [timezone.localtime(t.transitioned_at).date() for t in history]
+    brief["stays"] = [
+        {
+            "transition": transition,
+            "left_on": entered[index + 1] if index + 1 < len(history) else None,
+            "days": (
+                (entered[index + 1] if index + 1 < len(history) else brief["today"])
+                - entered[index]
+            ).days,
+        }
+        for index, transition in enumerate(history)
+    ]
+    return render(request, "reports/brief.html", brief)
