@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.db.models import Count
 
 from teams.models import Team, TeamMembership
@@ -51,3 +52,29 @@ class TeamMembershipAdmin(admin.ModelAdmin):
         "team__name",
     ]
     autocomplete_fields = ["user", "team"]
+
+
+@admin.action(description="Email a set-password link (invitation)")
+def send_invitations(modeladmin, request, queryset):
+    from django.contrib import messages
+    from django.core.exceptions import ValidationError
+
+    from teams.services import invitation_send
+
+    sent = 0
+    for user in queryset:
+        try:
+            invitation_send(user=user, actor=request.user)
+        except ValidationError:
+            modeladmin.message_user(
+                request, f"{user.get_username()} has no email address.", messages.WARNING
+            )
+        else:
+            sent += 1
+    modeladmin.message_user(request, f"Sent {sent} set-password link(s).")
+
+
+# Django's own user admin gains the action; the add-user form stays as it is.
+_user_admin = admin.site._registry.get(get_user_model())
+if _user_admin is not None:
+    _user_admin.actions = [*(_user_admin.actions or []), send_invitations]

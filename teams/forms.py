@@ -1,0 +1,61 @@
+from django import forms
+from django.contrib.auth import get_user_model
+
+from teams.models import Team, TeamMembership
+from teams.roles import PortfolioRole
+
+
+def _person_label(user) -> str:
+    name = user.get_full_name()
+    return f"{name} ({user.get_username()})" if name else user.get_username()
+
+
+class TeamMemberAddForm(forms.Form):
+    user = forms.ModelChoiceField(queryset=get_user_model().objects.none(), label="Person")
+    role = forms.ChoiceField(
+        choices=TeamMembership.Role.choices, initial=TeamMembership.Role.MEMBER
+    )
+
+    def __init__(self, *args, team: Team, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = (
+            get_user_model()
+            .objects.filter(is_active=True)
+            .exclude(team_memberships__team=team)
+            .order_by("first_name", "last_name", "username")
+        )
+        self.fields["user"].label_from_instance = _person_label
+
+
+class TeamMemberRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=TeamMembership.Role.choices)
+
+
+class InvitationForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    email = forms.EmailField()
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+    roles = forms.MultipleChoiceField(
+        choices=PortfolioRole.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Portfolio roles",
+        initial=[PortfolioRole.CONTRIBUTOR],
+    )
+
+    def clean_username(self):
+        username = self.cleaned_data["username"].strip()
+        if get_user_model().objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError("That username is taken.")
+        return username
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip()
+        if get_user_model().objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("Somebody already uses that email address.")
+        return email
+
+
+class PeopleFilterForm(forms.Form):
+    over = forms.BooleanField(required=False, label="Only over 100%")

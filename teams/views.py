@@ -1,0 +1,162 @@
+import contextlib
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from initiatives.policy import Action, can, is_admin
+from teams import selectors, services
+from teams.forms import InvitationForm, PeopleFilterForm, TeamMemberAddForm, TeamMemberRoleForm
+from teams.models import Team, TeamMembership
+
+PEOPLE_PAGE_SIZE = 25
+
+
+def _partial(request, template: str, name: str) -> str:
+    """The named partial for an HTMX request (not boosted, not a history restore)."""
+    htmx = request.htmx
+    if htmx and not htmx.boosted and not htmx.history_restore_request:
+        return f"{template}#{name}"
+    return template
+
+
+def get_team_for_user(user, slug: str, manage: bool = False) -> Team:
+    """The team for a page: 404 for those who cannot see it, 403 for readers who manage."""
+    team = selectors.team_for_page(user, slug)
+    if team is None:
+        raise Http404("No such team.")
+    if manage and not can(user, Action.MANAGE_TEAM, team):
+        raise PermissionDenied
+    return team
+
+
+def _detail_context(request, team: Team, add_form=None) -> dict:
+    can_manage = can(request.user, Action.MANAGE_TEAM, team)
+    return {
+        "team": team,
+        "members": selectors.team_members(team),
+        "initiatives": selectors.team_initiatives(request.user, team),
+        "can_manage": can_manage,
+        "add_form": add_form or (TeamMemberAddForm(team=team) if can_manage else None),
+        "roles": TeamMembership.Role.choices,
+    }
+
+
+def _members_response(request, team: Team, add_form=None, status: int = 200):
+    # The policy caches the user's team roles per request; a lead who just stepped
+    # down must get the fragment without the controls.
+    with contextlib.suppress(AttributeError):
+        del request.user._tollgate_team_roles
+    if request.htmx:
+        # htmx swaps only 2xx answers, so the fragment with its errors comes back as a 200.
+        return render(
+            request, "teams/detail.html#members", _detail_context(request, team, add_form)
+        )
+    if add_form is not None:
+        # A form with errors, without JavaScript: show the whole page again.
+        return render(
+            request, "teams/detail.html", _detail_context(request, team, add_form), status=status
+        )
+    return redirect("teams:detail", slug=team.slug)
+
+
+@login_required
+@require_GET
+def team_list(request):
+    teams = selectors.team_list(request.user)
+    return render(request, "teams/list.html", {"teams": teams})
+
+
+@login_required
+@require_GET
+def team_detail(request, slug: str):
+    team = get_team_for_user(request.user, slug)
+    return render(
+        request, _partial(request, "teams/detail.html", "members"), _detail_context(request, team)
+    )
+
+
+@login_required
+@require_POST
+def team_member_add(request, slug: str):
+    team = get_team_for_user(request.user, slug, manage=True)
+    form = TeamMemberAddForm(request.POST, team=team)
+    if not form.is_valid():
+        return _members_response(request, team, add_form=form, status=422)
+    try:
+        membership = services.team_member_add(
+            team=team, user=form.cleaned_data["user"], role=form.cleaned_data["role"]
+        )
+    except ValidationError as error:
+        form.add_error(None, error)
+        return _members_response(request, team, add_form=form, status=422)
+    messages.success(
+        request, f"{membership.user} joined {team} as {membership.get_role_display()}."
+    )
+    return _members_response(request, team)
+
+
+@login_required
+@require_POST
+def team_member_role(request, slug: str, pk: int):
+    team = get_team_for_user(request.user, slug, manage=True)
+    membership = get_object_or_404(TeamMembership, pk=pk, team=team)
+    form = TeamMemberRoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose lead or member.")
+        return _members_response(request, team, status=422)
+    services.team_member_set_role(membership=membership, role=form.cleaned_data["role"])
+    return _members_response(request, team)
+
+
+@login_required
+@require_POST
+def team_member_remove(request, slug: str, pk: int):
+    team = get_team_for_user(request.user, slug, manage=True)
+    membership = get_object_or_404(TeamMembership.objects.select_related("user"), pk=pk, team=team)
+    services.team_member_remove(membership=membership)
+    messages.success(request, f"{membership.user} left {team}.")
+    return _members_response(request, team)
+
+
+@login_required
+@require_GET
+def people(request):
+    filters = PeopleFilterForm(request.GET)
+    over_only = filters.is_valid() and filters.cleaned_data["over"]
+    queryset = selectors.people_allocations(request.user, over_only=over_only)
+    page = Paginator(queryset, PEOPLE_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        _partial(request, "teams/people.html", "people-table"),
+        {
+            "page": page,
+            "filters": filters,
+            "over_only": over_only,
+            "full_allocation": selectors.FULL_ALLOCATION,
+            "can_invite": is_admin(request.user),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def user_invite(request):
+    if not is_admin(request.user):
+        raise PermissionDenied
+    form = InvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_invite(actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request, f"Invited {user.get_username()}: a set-password link went to {user.email}."
+            )
+            return redirect("teams:people")
+    return render(request, "teams/invite.html", {"form": form}, status=422 if form.errors else 200)

@@ -1,0 +1,108 @@
+"""The people view: allocation summed in the database, over 100% flagged, visibility respected."""
+
+import pytest
+from django.urls import reverse
+
+from initiatives.models import Initiative
+from teams.roles import StageRole
+from tests.factories import InitiativeFactory, MembershipFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+PEOPLE = reverse("teams:people")
+
+
+@pytest.fixture
+def stretched(initiative, other_initiative):
+    """A data scientist at 60% on each team's initiative: 120% in all."""
+    user = UserFactory(username="stretched", groups=["contributor"])
+    MembershipFactory(initiative=initiative, user=user, allocation_percent=60)
+    MembershipFactory(
+        initiative=other_initiative,
+        user=user,
+        stage_role=StageRole.DATA_SCIENTIST,
+        allocation_percent=60,
+    )
+    return user
+
+
+def _row(response, user):
+    return next(p for p in response.context["page"].object_list if p.pk == user.pk)
+
+
+def test_anonymous_is_sent_to_login(client):
+    assert client.get(PEOPLE).status_code == 302
+
+
+def test_people_over_100_percent_are_flagged(client, viewer, stretched):
+    client.force_login(viewer)
+    response = client.get(PEOPLE)
+    assert response.status_code == 200
+    assert _row(response, stretched).total_allocation == 120
+    assert "Over-allocated" in response.content.decode()
+
+
+def test_allocation_counts_only_initiatives_the_viewer_may_read(client, owner, stretched):
+    # The owner of `initiative` cannot read `other_initiative`, so sees 60%.
+    client.force_login(owner)
+    response = client.get(PEOPLE)
+    row = _row(response, stretched)
+    assert row.total_allocation == 60
+    assert [m.initiative.key for m in row.allocations] == [Initiative.objects.get(owner=owner).key]
+    assert "Over-allocated" not in response.content.decode()
+
+
+def test_outsider_sees_nobody(client, outsider, stretched):
+    client.force_login(outsider)
+    assert list(client.get(PEOPLE).context["page"].object_list) == []
+
+
+def test_stopped_and_completed_initiatives_free_people(client, viewer, stretched, other_initiative):
+    Initiative.objects.filter(pk=other_initiative.pk).update(status=Initiative.Status.STOPPED)
+    client.force_login(viewer)
+    assert _row(client.get(PEOPLE), stretched).total_allocation == 60
+
+
+def test_on_hold_initiatives_still_count(client, viewer, stretched, other_initiative):
+    Initiative.objects.filter(pk=other_initiative.pk).update(status=Initiative.Status.ON_HOLD)
+    client.force_login(viewer)
+    assert _row(client.get(PEOPLE), stretched).total_allocation == 120
+
+
+def test_over_filter_keeps_only_the_over_allocated(client, viewer, stretched, member):
+    client.force_login(viewer)
+    response = client.get(PEOPLE, {"over": "on"})
+    assert [p.pk for p in response.context["page"].object_list] == [stretched.pk]
+
+
+def test_htmx_request_gets_the_table_fragment(client, viewer, stretched):
+    client.force_login(viewer)
+    response = client.get(PEOPLE, HTTP_HX_REQUEST="true")
+    content = response.content.decode()
+    assert 'id="people-table"' in content
+    assert "<html" not in content
+
+
+def test_people_view_queries_do_not_grow_with_people(
+    client, viewer, initiative, django_assert_num_queries
+):
+    client.force_login(viewer)
+    MembershipFactory(initiative=initiative)
+    client.get(PEOPLE)  # warm the session and role caches
+    with django_assert_num_queries(6):
+        client.get(PEOPLE)
+    for other in InitiativeFactory.create_batch(3):
+        MembershipFactory.create_batch(3, initiative=other)
+    with django_assert_num_queries(6):
+        response = client.get(PEOPLE)
+    assert response.context["page"].paginator.count == 10
+
+
+def test_people_view_is_paginated(client, viewer, initiative):
+    for _ in range(26):
+        MembershipFactory(initiative=initiative)
+    client.force_login(viewer)
+    page = client.get(PEOPLE).context["page"]
+    assert len(page.object_list) == 25
+    assert page.paginator.num_pages == 2
+    assert len(client.get(PEOPLE, {"page": 2}).context["page"].object_list) == 1
