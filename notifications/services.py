@@ -13,6 +13,7 @@ import smtplib
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from celery.exceptions import Retry
 from django.conf import settings
@@ -95,11 +96,29 @@ class Planned:
     initiative: Initiative | None
     gate_id: int | None
     dedupe_key: str
-    subject: str
-    body_text: str
-    body_html: str
+    # Rendered on first use: most planned reminders exist already and are never rendered.
+    message: _Message | Rendered
     # Escalations and reminders only differ in whether the recipient may opt out.
     always_email: bool = False
+
+    @property
+    def subject(self) -> str:
+        return self.message.subject
+
+    @property
+    def body_text(self) -> str:
+        return self.message.text
+
+    @property
+    def body_html(self) -> str:
+        return self.message.html
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
 
 
 @dataclass
@@ -119,22 +138,45 @@ def _plural(count: int, word: str) -> str:
 
 
 class _Message:
-    """Renders the subject and bodies of one reminder once; every recipient shares them."""
+    """The subject and bodies of one reminder, rendered once on first use and shared by
+    every recipient."""
 
     def __init__(self, *, kind: str, initiative: Initiative, days: int, **extra):
-        context = {
+        self._context = {
             "kind": kind,
             "initiative": initiative,
-            "stage": initiative.stage,
             "days": days,
-            "days_text": _plural(days, "day"),
-            "url": site_url(initiative.get_absolute_url()),
             **extra,
         }
-        self.subject = render_to_string("notifications/email/subject.txt", context).strip()
-        context["subject"] = self.subject
-        self.text = render_to_string("notifications/email/reminder.txt", context)
-        self.html = render_to_string("notifications/email/reminder.html", context)
+
+    @cached_property
+    def _rendered(self) -> Rendered:
+        initiative = self._context["initiative"]
+        context = {
+            **self._context,
+            "stage": initiative.stage,
+            "days_text": _plural(self._context["days"], "day"),
+            "url": site_url(initiative.get_absolute_url()),
+        }
+        subject = render_to_string("notifications/email/subject.txt", context).strip()
+        context["subject"] = subject
+        return Rendered(
+            subject=subject,
+            text=render_to_string("notifications/email/reminder.txt", context),
+            html=render_to_string("notifications/email/reminder.html", context),
+        )
+
+    @property
+    def subject(self) -> str:
+        return self._rendered.subject
+
+    @property
+    def text(self) -> str:
+        return self._rendered.text
+
+    @property
+    def html(self) -> str:
+        return self._rendered.html
 
 
 def _plan(kind, recipient, initiative, gate_id, key, message, always_email=False) -> Planned:
@@ -144,9 +186,7 @@ def _plan(kind, recipient, initiative, gate_id, key, message, always_email=False
         initiative=initiative,
         gate_id=gate_id,
         dedupe_key=key,
-        subject=message.subject,
-        body_text=message.text,
-        body_html=message.html,
+        message=message,
         always_email=always_email,
     )
 
@@ -278,7 +318,7 @@ def _insert(planned: list[Planned], *, now: datetime.datetime) -> tuple[int, lis
     }
     scan_id = uuid.uuid4()
     rows = []
-    for item in planned:
+    for item in _not_created_yet(planned):
         email = _email_wanted(item, preferences)
         rows.append(
             Notification(
@@ -305,6 +345,16 @@ def _insert(planned: list[Planned], *, now: datetime.datetime) -> tuple[int, lis
         if state == Notification.State.PENDING:
             to_send.append(pk)
     return created, to_send
+
+
+def _not_created_yet(planned: list[Planned]) -> list[Planned]:
+    """Drop the planned notifications whose key exists already, before rendering them."""
+    existing = set(
+        Notification.objects.filter(
+            dedupe_key__in=[item.dedupe_key for item in planned]
+        ).values_list("dedupe_key", flat=True)
+    )
+    return [item for item in planned if item.dedupe_key not in existing]
 
 
 def _claim_stranded(*, now: datetime.datetime) -> list[int]:
@@ -374,12 +424,7 @@ def reminder_scan(
     now = now or timezone.now()
     planned = reminder_plan(now=now)
     if dry_run:
-        existing = set(
-            Notification.objects.filter(
-                dedupe_key__in=[item.dedupe_key for item in planned]
-            ).values_list("dedupe_key", flat=True)
-        )
-        return ScanResult(planned=[item for item in planned if item.dedupe_key not in existing])
+        return ScanResult(planned=_not_created_yet(planned))
     with transaction.atomic():
         created, to_send = _insert(planned, now=now)
         redriven = _claim_stranded(now=now)
@@ -425,9 +470,7 @@ def digest_send(*, now: datetime.datetime | None = None, enqueue: bool = True) -
             initiative=None,
             gate_id=None,
             dedupe_key=f"{Kind.DIGEST}:{person.pk}:{year}-W{week:02d}",
-            subject=subject,
-            body_text=text,
-            body_html=html,
+            message=Rendered(subject=subject, text=text, html=html),
         )
         for person in selectors.digest_recipients()
     ]
