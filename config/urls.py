@@ -3,12 +3,13 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from initiatives import converters  # noqa: F401  (registers <initiative_key:…>)
 from initiatives.views import healthz
 from reports.views import initiative_brief
 
 urlpatterns = [
     # Before the initiatives include, which owns the rest of /initiatives/<key>/.
-    path("initiatives/<str:key>/brief/", initiative_brief, name="initiative-brief"),
+    path("initiatives/<initiative_key:key>/brief/", initiative_brief, name="initiative-brief"),
     path("", include("initiatives.urls")),
     path("", include("gates.urls")),
     path("accounts/", include("django.contrib.auth.urls")),

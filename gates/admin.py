@@ -16,7 +16,7 @@ from django.utils.html import format_html
 from gates import services
 from gates.models import ChecklistItem, Gate, GateDecision, Gatekeeper, StageTransition, Vote
 from initiatives.activity import activity_log
-from initiatives.admin import ReadOnlyAdminMixin, StageChoicesMixin, StageListFilter
+from initiatives.admin import NoDeleteMixin, ReadOnlyAdminMixin, StageChoicesMixin, StageListFilter
 from initiatives.models import Initiative
 
 CHECKLIST_EDITABLE_FIELDS = ["state", "na_reason", "evidence_url", "note"]
@@ -38,7 +38,7 @@ def checklist_item_save(*, item: ChecklistItem, form, actor) -> None:
         services.checklist_item_update(item=item, actor=actor, **changed)
 
 
-class ChecklistItemInline(admin.TabularInline):
+class ChecklistItemInline(NoDeleteMixin, admin.TabularInline):
     model = ChecklistItem
     extra = 0
     # Each row's heading already shows the item's text.
@@ -64,7 +64,7 @@ class ChecklistItemInline(admin.TabularInline):
         return super().get_queryset(request).select_related("target")
 
 
-class GatekeeperInline(admin.TabularInline):
+class GatekeeperInline(NoDeleteMixin, admin.TabularInline):
     model = Gatekeeper
     extra = 0
     autocomplete_fields = ["user"]
@@ -97,7 +97,7 @@ class VoteInline(admin.TabularInline):
 
 
 @admin.register(Gate)
-class GateAdmin(StageChoicesMixin, admin.ModelAdmin):
+class GateAdmin(NoDeleteMixin, StageChoicesMixin, admin.ModelAdmin):
     list_display = [
         "initiative",
         "stage_name",
@@ -218,7 +218,7 @@ class GateAdmin(StageChoicesMixin, admin.ModelAdmin):
 
 
 @admin.register(ChecklistItem)
-class ChecklistItemAdmin(admin.ModelAdmin):
+class ChecklistItemAdmin(NoDeleteMixin, admin.ModelAdmin):
     list_display = ["text", "initiative_key", "stage_name", "required", "state", "updated_at"]
     list_filter = ["state", "required", "is_condition", "gate__state"]
     list_select_related = ["gate__initiative", "gate__stage"]
@@ -264,7 +264,7 @@ class ChecklistItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(Gatekeeper)
-class GatekeeperAdmin(admin.ModelAdmin):
+class GatekeeperAdmin(NoDeleteMixin, admin.ModelAdmin):
     list_display = ["user", "initiative_key", "stage_name", "gate_state"]
     list_filter = ["gate__state"]
     list_select_related = ["user", "gate__initiative", "gate__stage"]

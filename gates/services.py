@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from gates.models import (
@@ -36,7 +37,11 @@ from initiatives.models import (
     Target,
     stalls_on_for,
 )
-from initiatives.services import initiative_key_allocate, initiative_touch
+from initiatives.services import (
+    initiative_key_allocate,
+    initiative_people_validate,
+    initiative_touch,
+)
 
 # When a stage has no maximum duration, a recycled or reopened gate gets this long.
 DEFAULT_GATE_WEEKS = 4
@@ -66,6 +71,7 @@ def initiative_start(
     business_case: dict | None = None,
 ) -> Initiative:
     """Create an initiative in the first stage of its framework and open that stage's gate."""
+    initiative_people_validate(owner=owner, sponsor=sponsor)
     framework = framework or Framework.default()
     stage = framework.stages.order_by("order").first()
     if stage is None:
@@ -191,6 +197,7 @@ def gate_open(
 @transaction.atomic
 def gatekeeper_add(*, gate: Gate, user, actor) -> Gatekeeper:
     """Add a decision maker to a gate (portfolio admins do this for executives)."""
+    gate = Gate.objects.select_for_update().select_related("initiative").get(pk=gate.pk)
     if not gate.is_pending:
         raise InvalidState("This gate has been decided; its gatekeepers are fixed.")
     gatekeeper, created = Gatekeeper.objects.get_or_create(gate=gate, user=user)
@@ -210,6 +217,7 @@ def gate_rule_set(*, gate: Gate, rule: str, actor) -> Gate:
     """Choose whether any one gatekeeper or all of them decide."""
     if rule not in Gate.Rule.values:
         raise ValidationError({"rule": f"Choose one of: {', '.join(Gate.Rule.values)}."})
+    gate = Gate.objects.select_for_update().select_related("initiative").get(pk=gate.pk)
     if gate.state == Gate.State.DECIDED:
         raise InvalidState("This gate has been decided; its rule is fixed.")
     if gate.rule != rule:
@@ -250,13 +258,15 @@ def checklist_item_update(
     `expected_version` is the version the editor saw; if the item changed
     since, StaleEdit carries the current item instead of overwriting it.
     """
+    # The gate first, then the item: the same order as gate_vote, so an edit cannot
+    # slip in after a decision has frozen the checklist.
+    gate = Gate.objects.select_for_update().select_related("initiative").get(pk=item.gate_id)
     locked = ChecklistItem.objects.select_for_update().get(pk=item.pk)
     if expected_version is not None and locked.version != expected_version:
         raise StaleEdit(
             "Somebody else changed this item since you loaded it. Its current state is shown.",
             current=locked,
         )
-    gate = Gate.objects.select_related("initiative").get(pk=locked.gate_id)
     if not gate.is_pending:
         raise InvalidState("This gate has been decided; its checklist is frozen.")
 
@@ -473,9 +483,9 @@ def measurements_record(
     activity_log_many(entries)
     if flipped:
         _items_follow_targets(flipped, actor=actor)
-    initiative_ids = {target.initiative_id for target in targets.values()}
-    for initiative_id in initiative_ids:
-        initiative_touch(initiative_id)
+    Initiative.objects.filter(pk__in={target.initiative_id for target in targets.values()}).update(
+        updated_at=now, version=F("version") + 1
+    )
     return measurements
 
 

@@ -40,6 +40,17 @@ class ReadOnlyAdminMixin:
         return False
 
 
+class NoDeleteMixin:
+    """Rows whose removal would leave derived columns or the decision record wrong.
+
+    Deleting a measurement, target or gate skips the services that keep
+    Target.latest_*, Initiative.gate_due_on and the gate history consistent.
+    """
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class StageChoicesMixin:
     """Stage.__str__ names its framework; load both in one query for the stage select."""
 
@@ -348,7 +359,7 @@ class BusinessCaseRevisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Target)
-class TargetAdmin(admin.ModelAdmin):
+class TargetAdmin(NoDeleteMixin, admin.ModelAdmin):
     list_display = [
         "initiative",
         "metric_key",
@@ -370,7 +381,9 @@ class TargetAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return self.readonly_fields
-        return ["initiative", "metric_key", *self.readonly_fields]
+        # The threshold and comparator decide met/missed: changing them here would
+        # leave the stored status and the linked checklist items stale.
+        return ["initiative", "metric_key", "comparator", "threshold", *self.readonly_fields]
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -395,7 +408,7 @@ class TargetAdmin(admin.ModelAdmin):
 
 
 @admin.register(Measurement)
-class MeasurementAdmin(admin.ModelAdmin):
+class MeasurementAdmin(NoDeleteMixin, admin.ModelAdmin):
     list_display = ["target", "initiative_key", "value", "measured_at", "source", "recorded_by"]
     list_filter = ["source", "target__category"]
     list_select_related = ["target__initiative", "recorded_by"]

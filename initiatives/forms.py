@@ -86,6 +86,14 @@ class InitiativeForm(forms.ModelForm):
 
 
 class BusinessCaseForm(forms.ModelForm):
+    # The revision the editor saw, so a concurrent save is not silently overwritten.
+    revision = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            self.initial["revision"] = self.instance.revision_number
+
     class Meta:
         model = BusinessCase
         fields = BusinessCase.TRACKED_FIELDS

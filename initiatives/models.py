@@ -317,6 +317,11 @@ class BusinessCase(models.Model):
         return f"Business case of {self.initiative.key}"
 
     @property
+    def revision_number(self) -> int:
+        """The number of the latest kept revision (0 before the first save)."""
+        return self.revisions.order_by("-number").values_list("number", flat=True).first() or 0
+
+    @property
     def total_investment(self) -> Decimal:
         return self.investment_to_date + self.planned_team_cost + self.planned_infra_cost
 

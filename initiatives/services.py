@@ -42,6 +42,31 @@ def initiative_key_allocate(*, prefix: str | None = None) -> str:
     return f"{prefix}-{number:03d}"
 
 
+def initiative_people_validate(*, owner, sponsor) -> None:
+    """The owner is a product manager (or admin); the sponsor is an executive other than the owner.
+
+    The sponsor is the default gatekeeper, so an owner who could name themselves
+    sponsor would approve their own gates.
+    """
+    from teams.roles import PortfolioRole, portfolio_roles
+
+    errors = {}
+    if owner is not None and (
+        not owner.is_active
+        or not {PortfolioRole.PRODUCT_MANAGER, PortfolioRole.ADMIN} & portfolio_roles(owner)
+    ):
+        errors["owner"] = "The owner must be an active product manager or portfolio admin."
+    if sponsor is not None and (
+        not sponsor.is_active
+        or not {PortfolioRole.EXECUTIVE, PortfolioRole.ADMIN} & portfolio_roles(sponsor)
+    ):
+        errors["sponsor"] = "The executive sponsor must be an active executive."
+    elif sponsor is not None and owner is not None and sponsor.pk == owner.pk:
+        errors["sponsor"] = "The sponsor decides the gates, so choose someone other than the owner."
+    if errors:
+        raise ValidationError(errors)
+
+
 def initiative_touch(initiative_id: int) -> None:
     """Bump the version and updated_at: something under the initiative changed."""
     Initiative.objects.filter(pk=initiative_id).update(
@@ -61,6 +86,11 @@ def initiative_update(
     if expected_version is not None and locked.version != expected_version:
         raise StaleEdit("This initiative changed since you loaded it.", current=locked)
     tags = fields.pop("tags", None)
+    if "owner" in fields or "sponsor" in fields:
+        initiative_people_validate(
+            owner=fields.get("owner", locked.owner), sponsor=fields.get("sponsor", locked.sponsor)
+        )
+    previous_sponsor_id = locked.sponsor_id
     entries = []
     for name, value in fields.items():
         before = getattr(locked, name)
@@ -83,7 +113,27 @@ def initiative_update(
         locked.version += 1
         locked.save()
         activity_log_many(entries)
+    if locked.sponsor_id != previous_sponsor_id:
+        _gatekeeper_follow_sponsor(locked, previous_sponsor_id)
     return locked
+
+
+def _gatekeeper_follow_sponsor(initiative: Initiative, previous_sponsor_id: int) -> None:
+    """The new sponsor replaces the old one on the gate still in play (its votes stay recorded)."""
+    from django.apps import apps
+
+    Gatekeeper = apps.get_model("gates", "Gatekeeper")
+    pending = Gatekeeper.objects.filter(
+        gate__initiative=initiative, gate__state__in=["open", "in_review"]
+    )
+    pending.filter(user_id=previous_sponsor_id).delete()
+    gate_ids = set(pending.values_list("gate_id", flat=True)) or set(
+        apps.get_model("gates", "Gate")
+        .objects.filter(initiative=initiative, state__in=["open", "in_review"])
+        .values_list("pk", flat=True)
+    )
+    for gate_id in gate_ids:
+        Gatekeeper.objects.get_or_create(gate_id=gate_id, user_id=initiative.sponsor_id)
 
 
 def _set_tags(initiative: Initiative, names) -> None:
@@ -94,12 +144,24 @@ def _set_tags(initiative: Initiative, names) -> None:
 
 
 @transaction.atomic
-def business_case_update(*, initiative: Initiative, actor, **fields: Any) -> BusinessCase:
-    """Change the business case and keep a revision of what changed."""
+def business_case_update(
+    *, initiative: Initiative, actor, expected_revision: int | None = None, **fields: Any
+) -> BusinessCase:
+    """Change the business case and keep a revision of what changed.
+
+    `expected_revision` is the revision number the editor saw; if somebody saved
+    a newer one meanwhile, StaleEdit is raised instead of overwriting it.
+    """
     unknown = set(fields) - set(BusinessCase.TRACKED_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown business case fields: {', '.join(sorted(unknown))}")
     case, _ = BusinessCase.objects.select_for_update().get_or_create(initiative=initiative)
+    if expected_revision is not None and case.revision_number != expected_revision:
+        raise StaleEdit(
+            "Somebody saved this business case while you were editing it. "
+            "The current figures are shown; make your change again.",
+            current=case,
+        )
     changes = {}
     for name, value in fields.items():
         before = getattr(case, name)
@@ -112,7 +174,7 @@ def business_case_update(*, initiative: Initiative, actor, **fields: Any) -> Bus
         return case
     case.full_clean(exclude=["initiative"])
     case.save()
-    number = (case.revisions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+    number = case.revision_number + 1
     BusinessCaseRevision.objects.create(
         business_case=case,
         number=number,

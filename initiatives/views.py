@@ -452,8 +452,23 @@ def business_case_edit(request, key):
     case = getattr(initiative, "business_case", None)
     form = BusinessCaseForm(request.POST or None, instance=case)
     if request.method == "POST" and form.is_valid():
+        fields = dict(form.cleaned_data)
+        expected_revision = fields.pop("revision")
         try:
-            business_case_update(initiative=initiative, actor=request.user, **form.cleaned_data)
+            business_case_update(
+                initiative=initiative,
+                actor=request.user,
+                expected_revision=expected_revision,
+                **fields,
+            )
+        except StaleEdit as conflict:
+            # Show the figures as they are now (and their revision), with the reason on top.
+            fresh = BusinessCaseForm(instance=conflict.current)
+            form = BusinessCaseForm(
+                {name: fresh[name].value() for name in fresh.fields}, instance=conflict.current
+            )
+            form.is_valid()
+            form.add_error(None, conflict.message)
         except ValidationError as error:
             apply_service_errors(form, error)
         else:

@@ -50,12 +50,12 @@ IF_MATCH_PARAMETER = OpenApiParameter(
 INITIATIVE_KEY = OpenApiParameter("key", str, OpenApiParameter.PATH, description="e.g. AI-001")
 
 
-def _initiative_queryset(user):
-    return (
-        Initiative.objects.visible_to(user)
-        .select_related("team", "owner", "sponsor", "framework", "stage")
-        .prefetch_related("tags")
-    )
+def _initiative_queryset(user=None):
+    """Initiatives shaped for the serializer; all of them when no user is given."""
+    initiatives = Initiative.objects.all() if user is None else Initiative.objects.visible_to(user)
+    return initiatives.select_related(
+        "team", "owner", "sponsor", "framework", "stage"
+    ).prefetch_related("tags")
 
 
 @extend_schema_view(
@@ -141,7 +141,8 @@ class InitiativeViewSet(
             framework=data.get("framework"),
             maturity_level=data["maturity_level"],
         )
-        initiative = self.get_queryset().get(pk=initiative.pk)
+        # Unscoped: the change may have moved the initiative out of the caller's sight.
+        initiative = _initiative_queryset().get(pk=initiative.pk)
         response = Response(self.get_serializer(initiative).data, status=status.HTTP_201_CREATED)
         response["ETag"] = etag_for(initiative)
         response["Location"] = f"/api/v1/initiatives/{initiative.key}/"
@@ -159,7 +160,8 @@ class InitiativeViewSet(
             )
         except StaleEdit:
             raise PreconditionFailed() from None
-        initiative = self.get_queryset().get(pk=initiative.pk)
+        # Unscoped: the change may have moved the initiative out of the caller's sight.
+        initiative = _initiative_queryset().get(pk=initiative.pk)
         response = Response(self.get_serializer(initiative).data)
         response["ETag"] = etag_for(initiative)
         return response

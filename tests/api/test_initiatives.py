@@ -267,3 +267,32 @@ def test_top_level_targets_list_is_filtered_by_visibility(initiative, other_init
     TargetFactory(initiative=other_initiative, metric_key="uptime", threshold=99)
     rows = token_client(owner).get("/api/v1/targets/").json()["results"]
     assert [row["initiative"] for row in rows] == [initiative.key]
+
+
+def test_an_owner_cannot_name_themselves_sponsor(owner, team):
+    # The sponsor is the default gatekeeper: self-sponsorship would be self-approval.
+    response = token_client(owner).post(
+        url(),
+        {"name": "Self-approved", "team": team.slug, "sponsor": owner.username},
+        format="json",
+    )
+    error = assert_error_shape(response, 400)
+    assert "sponsor" in error["errors"]
+    assert not Initiative.objects.filter(name="Self-approved").exists()
+
+
+def test_patching_the_sponsor_to_the_owner_is_refused(initiative, owner):
+    response = token_client(owner).patch(
+        url(initiative), {"sponsor": owner.username}, format="json"
+    )
+    error = assert_error_shape(response, 400)
+    assert "sponsor" in error["errors"]
+
+
+def test_handing_an_initiative_to_someone_else_answers_with_the_result(initiative, owner, other_pm):
+    # The owner gives the initiative away and may no longer read it: still a clean 200.
+    response = token_client(owner).patch(
+        url(initiative), {"owner": other_pm.username}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["owner"]["username"] == other_pm.username

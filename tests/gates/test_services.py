@@ -1019,3 +1019,23 @@ def test_membership_add_refuses_a_duplicate_role(initiative, owner, member):
         membership_add(
             initiative=initiative, actor=owner, user=member, stage_role=StageRole.ML_ENGINEER
         )
+
+
+def test_start_refuses_a_sponsor_who_is_the_owner_or_not_an_executive(team, owner, outsider):
+    with pytest.raises(ValidationError) as same:
+        initiative_start(actor=owner, name="Mine", team=team, owner=owner, sponsor=owner)
+    assert "sponsor" in same.value.message_dict
+    with pytest.raises(ValidationError) as not_executive:
+        initiative_start(actor=owner, name="Mine", team=team, owner=owner, sponsor=outsider)
+    assert "sponsor" in not_executive.value.message_dict
+    assert not Initiative.objects.filter(name="Mine").exists()
+
+
+def test_a_new_sponsor_replaces_the_old_one_on_the_pending_gate(
+    initiative, owner, executive, other_executive
+):
+    from initiatives.services import initiative_update
+
+    initiative_update(initiative=initiative, actor=owner, sponsor=other_executive)
+    gate = initiative.gates.get()
+    assert list(gate.gatekeepers.values_list("user", flat=True)) == [other_executive.pk]

@@ -25,6 +25,7 @@ from initiatives.models import (
     stalls_on_for,
 )
 from teams.models import Team, TeamMembership
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -202,15 +203,16 @@ def test_generate_portfolio_writes_consistent_rows_and_leaves_the_next_key_free(
         name="Started after the benchmark",
         team=Team.objects.first(),
         owner=pm,
-        sponsor=pm,
+        sponsor=get_user_model().objects.get(username="bench-exec-1"),
     )
     assert int(started.key.split("-")[1]) == counter.last_value + 1
 
 
 def test_generate_portfolio_continues_after_keys_already_handed_out():
-    pm = get_user_model().objects.create_user("owner", password="x-" * 6)
+    pm = UserFactory(username="owner", groups=["product_manager"])
+    sponsor = UserFactory(username="sponsor", groups=["executive"])
     team = Team.objects.create(name="Existing", slug="existing")
-    first = initiative_start(actor=pm, name="Already here", team=team, owner=pm, sponsor=pm)
+    first = initiative_start(actor=pm, name="Already here", team=team, owner=pm, sponsor=sponsor)
 
     call_command("generate_portfolio", initiatives=20, measurements=50, stdout=io.StringIO())
 

@@ -507,6 +507,32 @@ def test_business_case_edit_keeps_a_revision(client, owner, initiative):
     assert case.revisions.count() == 1
 
 
+def test_a_stale_business_case_save_shows_the_current_figures(client, owner, team_lead, initiative):
+    url = reverse("initiatives:business-case", args=[initiative.key])
+    data = {field: "" for field in BusinessCase.TRACKED_FIELDS}
+    data.update(
+        expected_annual_value="100",
+        investment_to_date="0",
+        planned_team_cost="0",
+        planned_infra_cost="0",
+        cost_per_task_budget="0",
+        monthly_volume="10",
+        revision="0",
+    )
+    client.force_login(team_lead)
+    assert client.post(url, {**data, "expected_annual_value": "900"}).status_code == 302
+    # The owner's form was rendered before the team lead saved (it says revision 0).
+    client.force_login(owner)
+    response = client.post(url, data)
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "while you were editing" in content
+    assert 'value="900.00"' in content
+    case = BusinessCase.objects.get(initiative=initiative)
+    assert case.expected_annual_value == 900
+    assert case.revisions.count() == 1
+
+
 def test_business_case_rejects_negative_amounts_next_to_the_field(client, owner, initiative):
     client.force_login(owner)
     url = reverse("initiatives:business-case", args=[initiative.key])
@@ -622,3 +648,11 @@ def test_resume_is_forbidden_to_readers(client, owner, executive, member, viewer
         assert client.post(url).status_code == 403
     initiative.refresh_from_db()
     assert initiative.status == Initiative.Status.ON_HOLD
+
+
+@pytest.mark.parametrize(
+    "path", ["/initiatives/%00/", "/initiatives/AI-%0001/brief/", "/initiatives/x/"]
+)
+def test_malformed_keys_are_404_not_500(client, owner, path):
+    client.force_login(owner)
+    assert client.get(path).status_code == 404

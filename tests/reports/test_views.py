@@ -11,6 +11,7 @@ from django.http import StreamingHttpResponse
 from django.test.utils import CaptureQueriesContext
 from django.urls import resolve, reverse
 
+from initiatives.models import Initiative
 from reports.views import initiative_brief
 from tests.factories import InitiativeFactory
 
@@ -185,6 +186,14 @@ def test_portfolio_csv_is_streamed_with_one_row_per_initiative(client, portfolio
     assert (a1["stalled"], a1["overdue"]) == ("no", "no")
     assert by_key[portfolio.a4.key]["status"] == "stopped"
     assert by_key[portfolio.a3.key]["gate_due_on"] == ""
+
+
+def test_csv_cells_that_look_like_formulas_are_quoted(client, portfolio, admin_user):
+    Initiative.objects.filter(pk=portfolio.a1.pk).update(name='=HYPERLINK("http://x","y")')
+    client.force_login(admin_user)
+    rows = csv_rows(client.get("/dashboard/export/portfolio.csv"))
+    names = {row[0]: row[1] for row in rows[1:]}
+    assert names[portfolio.a1.key] == '\'=HYPERLINK("http://x","y")'
 
 
 def test_portfolio_csv_honours_filters_and_visibility(client, portfolio, admin_user, other_pm):
