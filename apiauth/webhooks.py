@@ -112,12 +112,21 @@ def webhook_deliver(*, webhook, event: str, payload: dict, delivery_id: str, att
     )
 
 
-def webhooks_enqueue(event: str, payload: dict) -> None:
-    """Queue a delivery per active webhook that listens to `event` (after commit)."""
+def listening_hooks(event: str) -> list:
     from apiauth.models import Webhook
+
+    return [hook for hook in Webhook.objects.filter(is_active=True) if event in hook.events]
+
+
+def webhooks_enqueue(event: str, payload: dict, hooks: list | None = None) -> None:
+    """Queue a delivery per active webhook that listens to `event` (after commit).
+
+    `hooks` saves the lookup when the caller announces many events of one kind.
+    """
     from apiauth.tasks import webhook_deliver_task
 
-    hooks = [hook for hook in Webhook.objects.filter(is_active=True) if event in hook.events]
+    if hooks is None:
+        hooks = listening_hooks(event)
     for hook in hooks:
         delivery_id = uuid.uuid4().hex
         transaction.on_commit(
@@ -150,9 +159,11 @@ def overdue_gates_publish(*, today=None) -> int:
     Run once a day (see CELERY_BEAT_SCHEDULE), so each overdue gate is announced daily.
     """
     from gates.models import Gate
-    from initiatives import events
     from initiatives.models import Initiative
 
+    hooks = listening_hooks("gate.overdue")
+    if not hooks:
+        return 0  # nobody listens: no need to read the overdue gates at all
     today = today or timezone.localdate()
     gates = (
         Gate.objects.pending()
@@ -162,7 +173,7 @@ def overdue_gates_publish(*, today=None) -> int:
     )
     count = 0
     for gate in gates:
-        events.publish(
+        webhooks_enqueue(
             "gate.overdue",
             {
                 "initiative": gate.initiative.key,
@@ -173,6 +184,7 @@ def overdue_gates_publish(*, today=None) -> int:
                 "due_on": gate.due_on.isoformat(),
                 "days_overdue": (today - gate.due_on).days,
             },
+            hooks=hooks,
         )
         count += 1
     return count

@@ -212,3 +212,25 @@ def test_overdue_gates_are_announced_daily(receiver, gate, django_capture_on_com
     body = json.loads(receiver.requests[0]["body"])
     assert body["event"] == "gate.overdue"
     assert body["data"]["days_overdue"] == 3 and body["data"]["stage"] == "poc"
+
+
+def test_announcing_overdue_gates_reads_the_hooks_once(team, owner, executive):
+    import datetime
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apiauth.webhooks import overdue_gates_publish
+    from tests.factories import InitiativeFactory
+
+    _hook("http://127.0.0.1:9/", events_=["gate.overdue"])
+    late = datetime.date.today() + datetime.timedelta(weeks=20)  # every PoC gate is overdue
+
+    def queries(count: int) -> int:
+        for _ in range(count):
+            InitiativeFactory(team=team, owner=owner, sponsor=executive)
+        with CaptureQueriesContext(connection) as context:
+            overdue_gates_publish(today=late)
+        return len(context.captured_queries)
+
+    assert queries(1) == queries(4)
