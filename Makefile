@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev migrate seed serve lint format check-deploy worker beat bench clean
+.PHONY: run test install install-dev migrate seed serve lint format check-deploy worker beat bench load faults clean
 
 $(PY):
 	@python=$$(scripts/find-python) && echo "Creating $(VENV) with $$python" && $$python -m venv $(VENV)
@@ -54,6 +54,21 @@ worker: install
 
 beat: install
 	$(VENV)/bin/celery -A config beat -l info
+
+## make bench: time pages, API and reminder scan on PostgreSQL (10,000 initiatives); see BENCHMARKS.md
+BENCH_ARGS ?=
+bench: install
+	$(PY) -m bench.run $(BENCH_ARGS)
+
+## make load: 50 Locust users for 60 s against gunicorn on 127.0.0.1 (needs `make bench` data)
+LOAD_ARGS ?=
+load: install-dev
+	$(PY) -m bench.load $(LOAD_ARGS)
+
+## make faults: Redis, a Celery worker, SMTP and PostgreSQL failing under load; stops and restarts services
+FAULTS_ARGS ?=
+faults: install
+	$(PY) -m bench.faults $(FAULTS_ARGS)
 
 ## Regenerate the lock files after editing pyproject.toml (needs network access to PyPI).
 lock: install-dev
