@@ -56,3 +56,22 @@ def test_database_down_gives_503(client, settings, monkeypatch):
     body = response.json()
     assert body["database"]["ok"] is False
     assert "refused" not in response.content.decode()  # no error details leak
+
+
+@pytest.mark.parametrize(("path", "is_json"), [("/", False), ("/api/v1/initiatives/", True)])
+def test_pages_and_api_answer_503_while_the_database_is_down(
+    client, settings, monkeypatch, owner, path, is_json
+):
+    client.force_login(owner)
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(connection, "cursor", refuse)
+    response = client.get(path)
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    if is_json:
+        assert response.json()["code"] == "service_unavailable"
+    else:
+        assert "Temporarily unavailable" in response.content.decode()
