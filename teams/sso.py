@@ -13,6 +13,8 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
 
     def filter_users_by_claims(self, claims):
         email = claims.get("email")
-        if not email or claims.get("email_verified") is False:
+        # Only a provider's explicit "verified" links an existing account: an address
+        # anybody could claim must not sign them in as someone else.
+        if not email or claims.get("email_verified") is not True:
             return self.UserModel.objects.none()
         return self.UserModel.objects.filter(email__iexact=email, is_active=True)

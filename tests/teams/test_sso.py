@@ -57,7 +57,10 @@ def test_sso_matches_people_by_verified_email(settings):
 
     person = UserFactory(username="ada", email="ada@example.com")
     backend = SingleSignOnBackend()
-    assert list(backend.filter_users_by_claims({"email": "ADA@example.com"})) == [person]
+    verified = {"email": "ADA@example.com", "email_verified": True}
+    assert list(backend.filter_users_by_claims(verified)) == [person]
     unverified = {"email": "ada@example.com", "email_verified": False}
     assert not backend.filter_users_by_claims(unverified).exists()
+    # A provider that says nothing about verification does not link the account.
+    assert not backend.filter_users_by_claims({"email": "ada@example.com"}).exists()
     assert sso_username(" Ada@Example.com ") == "ada@example.com"
