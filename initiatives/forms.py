@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model
 
-from initiatives.models import BusinessCase, Framework, Initiative, Target
+from initiatives.models import BusinessCase, Framework, Initiative, Membership, Target
 from teams.models import Team
 from teams.roles import PortfolioRole
 
@@ -130,3 +130,19 @@ class MeasurementForm(forms.Form):
         help_text="Empty: now.",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
+
+
+class MembershipForm(forms.ModelForm):
+    """A person on the initiative's team, in a stage role, with an allocation."""
+
+    class Meta:
+        model = Membership
+        fields = ["user", "stage_role", "allocation_percent"]
+        labels = {"user": "Person", "allocation_percent": "Allocation (%)"}
+
+    def __init__(self, *args, initiative: Initiative, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.initiative = initiative
+        self.fields["user"].queryset = (
+            get_user_model().objects.filter(is_active=True).order_by("first_name", "username")
+        )

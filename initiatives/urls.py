@@ -14,6 +14,14 @@ urlpatterns = [
     path("initiatives/<initiative_key:key>/edit/", views.initiative_edit, name="edit"),
     path("initiatives/<initiative_key:key>/resume/", views.initiative_resume_view, name="resume"),
     path(
+        "initiatives/<initiative_key:key>/team/add/", views.membership_add_view, name="member-add"
+    ),
+    path(
+        "initiatives/<initiative_key:key>/team/<int:membership_id>/remove/",
+        views.membership_remove_view,
+        name="member-remove",
+    ),
+    path(
         "initiatives/<initiative_key:key>/business-case/",
         views.business_case_edit,
         name="business-case",

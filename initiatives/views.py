@@ -26,11 +26,17 @@ from initiatives.forms import (
     BusinessCaseForm,
     InitiativeForm,
     MeasurementForm,
+    MembershipForm,
     TargetForm,
 )
-from initiatives.models import Framework, Initiative, Target
+from initiatives.models import Framework, Initiative, Membership, Target
 from initiatives.policy import Action, can
-from initiatives.services import business_case_update, initiative_update
+from initiatives.services import (
+    business_case_update,
+    initiative_update,
+    membership_add,
+    membership_remove,
+)
 from teams.models import Team
 from teams.roles import StageRole
 
@@ -548,6 +554,48 @@ def measurement_add(request, key, target_id):
         + (f"{target.latest_value:g}" if target.latest_value is not None else "none yet")
         + ".",
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def membership_add_view(request, key):
+    """Put a person on the initiative's team in a stage role."""
+    initiative = get_initiative_for_user(request.user, key, Action.EDIT)
+    form = MembershipForm(request.POST or None, initiative=initiative)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            membership_add(
+                initiative=initiative,
+                actor=request.user,
+                user=data["user"],
+                stage_role=data["stage_role"],
+                allocation_percent=data["allocation_percent"],
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, f"{data['user']} joined the team of {initiative.key}.")
+            return redirect(initiative)
+    return _form_page(
+        request,
+        form,
+        title=f"Add a person to {initiative.key}",
+        initiative=initiative,
+        submit="Add to the team",
+        intro="The roles the current and next stage recommend are listed on the initiative page.",
+    )
+
+
+@login_required
+@require_POST
+def membership_remove_view(request, key, membership_id):
+    """Take a person off the initiative's team."""
+    initiative = get_initiative_for_user(request.user, key, Action.EDIT)
+    membership = get_object_or_404(Membership, pk=membership_id, initiative=initiative)
+    membership_remove(membership=membership, actor=request.user)
+    messages.success(request, f"{membership.user} left the team of {initiative.key}.")
+    return redirect(initiative)
 
 
 @login_required

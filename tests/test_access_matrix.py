@@ -93,6 +93,11 @@ PAGES: dict[str, dict[str, tuple]] = {
     },
     "initiatives:detail": {"GET": READ_INITIATIVE},
     "initiatives:resume": {"GET": POST_ONLY, "POST": EDIT_INITIATIVE},
+    "initiatives:member-add": {
+        "GET": (LOGIN, 403, 403, 404, 200, 404, 403, 200),
+        "POST": EDIT_INITIATIVE,
+    },
+    "initiatives:member-remove": {"GET": POST_ONLY, "POST": EDIT_INITIATIVE},
     "initiatives:activity": {"GET": READ_INITIATIVE},
     "initiative-brief": {"GET": READ_INITIATIVE},
     "initiatives:edit": {
@@ -275,6 +280,7 @@ def world(initiative, gate, member, team_member, other_initiative):
         "activity": Activity.objects.filter(initiative=initiative).order_by("pk").first().pk,
         "transition": initiative.transitions.order_by("pk").first().pk,
         "stage": initiative.stage.key,
+        "membership_id": initiative.memberships.get(user=member).pk,
     }
 
 

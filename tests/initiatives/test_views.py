@@ -16,7 +16,7 @@ from gates.services import (
     gate_vote,
     measurement_record,
 )
-from initiatives.models import BusinessCase, Framework, Initiative, Target
+from initiatives.models import BusinessCase, Framework, Initiative, Membership, Target
 from tests.factories import InitiativeFactory, TargetFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -656,3 +656,41 @@ def test_resume_is_forbidden_to_readers(client, owner, executive, member, viewer
 def test_malformed_keys_are_404_not_500(client, owner, path):
     client.force_login(owner)
     assert client.get(path).status_code == 404
+
+
+def test_owner_adds_and_removes_a_person_and_both_are_logged(client, owner, initiative, outsider):
+    client.force_login(owner)
+    detail = client.get(initiative.get_absolute_url()).content.decode()
+    assert reverse("initiatives:member-add", args=[initiative.key]) in detail
+    url = reverse("initiatives:member-add", args=[initiative.key])
+    data = {"user": outsider.pk, "stage_role": "data_engineer", "allocation_percent": "40"}
+    assert client.post(url, data).status_code == 302
+    membership = Membership.objects.get(initiative=initiative, user=outsider)
+    assert membership.allocation_percent == 40
+    # The same person in the same role twice is refused next to the form, not a 500.
+    again = client.post(url, data)
+    assert again.status_code == 200
+    assert "already exists" in again.content.decode()
+    remove = reverse("initiatives:member-remove", args=[initiative.key, membership.pk])
+    assert client.post(remove).status_code == 302
+    assert not Membership.objects.filter(pk=membership.pk).exists()
+    verbs = set(initiative.activities.values_list("verb", flat=True))
+    assert {"membership.added", "membership.removed"} <= verbs
+
+
+def test_allocation_out_of_range_is_shown_next_to_the_field(client, owner, initiative, outsider):
+    client.force_login(owner)
+    url = reverse("initiatives:member-add", args=[initiative.key])
+    data = {"user": outsider.pk, "stage_role": "data_engineer", "allocation_percent": "150"}
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert 'id="id_allocation_percent_error"' in response.content.decode()
+
+
+def test_members_see_no_team_controls_and_cannot_remove(client, member, initiative):
+    client.force_login(member)
+    detail = client.get(initiative.get_absolute_url()).content.decode()
+    assert reverse("initiatives:member-add", args=[initiative.key]) not in detail
+    membership = initiative.memberships.first()
+    remove = reverse("initiatives:member-remove", args=[initiative.key, membership.pk])
+    assert client.post(remove).status_code == 403
