@@ -115,7 +115,7 @@ def main() -> None:
 
     from initiatives.models import Initiative, Measurement
 
-    admin, executive, manager, secret = _people()
+    _admin, executive, manager, secret = _people()
     subjects = _subjects()
     fixtures = {
         "database": connection.settings_dict["NAME"],

@@ -16,7 +16,7 @@ os.environ.setdefault("TOLLGATE_API_TOKEN_RATE", "10000000/hour")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
-from config.settings.prod import *  # noqa: E402, F403
+from config.settings.prod import *  # noqa: F403
 
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
