@@ -494,7 +494,7 @@ def _email(notification: Notification, connection) -> None:
 
 
 def send_batch_size() -> int:
-    return getattr(settings, "TOLLGATE_NOTIFICATION_BATCH_SIZE", 200)
+    return settings.TOLLGATE_NOTIFICATION_BATCH_SIZE
 
 
 def _batches(ids: list[int], size: int) -> list[list[int]]:

@@ -230,6 +230,8 @@ SECURE_CSP = {
 # Tollgate's own settings.
 TOLLGATE_KEY_PREFIX = env("TOLLGATE_KEY_PREFIX", default="AI")
 TOLLGATE_BOARD_PAGE_SIZE = env.int("TOLLGATE_BOARD_PAGE_SIZE", default=20)
+# Notifications emailed per transaction and per mail-server connection.
+TOLLGATE_NOTIFICATION_BATCH_SIZE = env.int("TOLLGATE_NOTIFICATION_BATCH_SIZE", default=200)
 # Reminder rules (a framework's ReminderPolicy, edited in the admin, overrides any of them).
 TOLLGATE_REMINDERS = {
     "due_soon_days": [7, 1],  # remind the owner and team 7 and 1 days before a gate is due
