@@ -272,3 +272,66 @@ def test_brief_is_404_for_outsiders(client, portfolio, outsider, other_pm):
     assert client.get(f"/initiatives/{portfolio.a1.key}/brief/").status_code == 404
     assert client.get(f"/initiatives/{portfolio.b1.key}/brief/").status_code == 200
     assert client.get("/initiatives/AI-999/brief/").status_code == 404
+
+
+# --- Streaming ----------------------------------------------------------------------------
+
+
+def _reference_csv(header, rows) -> str:
+    """The whole file written in one go: what the export gave before it went in pieces."""
+    from reports.views import _cell
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_cell(value) for value in row])
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("kind", ["portfolio", "gates"])
+def test_exports_stream_in_pieces_with_the_same_rows(
+    client, portfolio, admin_user, monkeypatch, kind
+):
+    from reports import selectors, views
+
+    # Small pieces, so the handful of rows here spans several of them.
+    monkeypatch.setattr(views, "EXPORT_PIECE_BYTES", 200)
+    client.force_login(admin_user)
+    response = client.get(f"/dashboard/export/{kind}.csv")
+    pieces = [piece.decode() for piece in response.streaming_content]
+
+    _, filters = views._filters(type("Request", (), {"GET": {}, "user": admin_user})())
+    header = selectors.PORTFOLIO_COLUMNS if kind == "portfolio" else selectors.GATE_COLUMNS
+    rows = (selectors.portfolio_rows if kind == "portfolio" else selectors.gate_rows)(
+        admin_user, filters
+    )
+    assert "".join(pieces) == _reference_csv(header, rows)
+    assert len(pieces) > 3
+    # Each piece ends on a row boundary and stays near the piece size.
+    assert all(piece.endswith("\r\n") for piece in pieces)
+    assert max(len(piece) for piece in pieces[:-1]) < 200 + 400
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_export_rows_come_from_a_cursor_that_streams(client, portfolio, admin_user, monkeypatch):
+    """Outside a transaction Django declares the cursor WITH HOLD, and PostgreSQL then
+    computes the whole result before the first row: the export must read inside one."""
+    if connection.vendor != "postgresql":
+        pytest.skip("server-side cursors are PostgreSQL's")
+    from reports import selectors, views
+
+    monkeypatch.setattr(views, "EXPORT_PIECE_BYTES", 1)
+    monkeypatch.setattr(selectors, "EXPORT_CHUNK_SIZE", 2)
+    client.force_login(admin_user)
+    response = client.get("/dashboard/export/gates.csv")
+    stream = iter(response.streaming_content)
+    next(stream)
+    next(stream)  # a row has been read: the cursor is open
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT is_holdable FROM pg_cursors")
+        cursors = cursor.fetchall()
+    rest = list(stream)
+    assert cursors == [(False,)]
+    assert rest
