@@ -13,4 +13,4 @@ class ApiAuthConfig(AppConfig):
         from initiatives import events
 
         for event in webhooks.EVENTS:
-            events.subscribe(event, webhooks.webhooks_enqueue)
+            events.subscribe(event, webhooks.webhooks_enqueue, many=webhooks.webhooks_enqueue_many)

@@ -52,6 +52,12 @@ def _publish_on_commit(event: str, payload: dict) -> None:
     transaction.on_commit(lambda: events.publish(event, payload), robust=True)
 
 
+def _publish_many_on_commit(event: str, payloads: list[dict]) -> None:
+    """Announce several events of one kind at once, so listeners look up what they need once."""
+    if payloads:
+        transaction.on_commit(lambda: events.publish_many(event, payloads), robust=True)
+
+
 # --- Starting and opening gates -------------------------------------------------
 
 
@@ -435,7 +441,7 @@ def measurements_record(
         if current is None or measurement.measured_at >= current.measured_at:
             newest[measurement.target_id] = measurement
 
-    changed_targets, flipped, entries = [], [], []
+    changed_targets, flipped, entries, missed = [], [], [], []
     for target_id, measurement in newest.items():
         target = targets[target_id]
         if (
@@ -449,8 +455,7 @@ def measurements_record(
         if status != target.status:
             flipped.append(target)
             if status == Target.Status.MISSED:
-                _publish_on_commit(
-                    "target.missed",
+                missed.append(
                     {
                         "initiative": target.initiative.key,
                         "initiative_name": target.initiative.name,
@@ -460,7 +465,7 @@ def measurements_record(
                         "threshold": target.threshold,
                         "value": measurement.value,
                         "measured_at": measurement.measured_at.isoformat(),
-                    },
+                    }
                 )
             entries.append(
                 activity_entry(
@@ -481,6 +486,8 @@ def measurements_record(
         changed_targets.append(target)
     Target.objects.bulk_update(changed_targets, ["latest_value", "latest_measured_at", "status"])
     activity_log_many(entries)
+    # One announcement for the batch: the webhooks are looked up once, however many flip.
+    _publish_many_on_commit("target.missed", missed)
     if flipped:
         _items_follow_targets(flipped, actor=actor)
     Initiative.objects.filter(pk__in={target.initiative_id for target in targets.values()}).update(
