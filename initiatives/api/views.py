@@ -90,6 +90,20 @@ class InitiativeViewSet(
     def get_queryset(self):
         return _initiative_queryset(self.request.user)
 
+    def list(self, request, *args, **kwargs):
+        """A page of initiatives read as plain values, then the page's tags in one query."""
+        queryset = self.filter_queryset(Initiative.objects.visible_to(request.user))
+        rows = self.paginate_queryset(queryset.values(*s.INITIATIVE_ROW_COLUMNS))
+        tags: dict[int, list[str]] = {}
+        links = (
+            Initiative.tags.through.objects.filter(initiative_id__in=[row["pk"] for row in rows])
+            .order_by("tag__name")
+            .values_list("initiative_id", "tag__name")
+        )
+        for initiative_id, name in links:
+            tags.setdefault(initiative_id, []).append(name)
+        return self.get_paginated_response(s.InitiativeRows(rows, tags).data)
+
     def filter_queryset(self, queryset):
         if self.action == "list":
             queryset = self._filter(

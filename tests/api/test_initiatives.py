@@ -296,3 +296,32 @@ def test_handing_an_initiative_to_someone_else_answers_with_the_result(initiativ
     )
     assert response.status_code == 200, response.content
     assert response.json()["owner"]["username"] == other_pm.username
+
+
+@pytest.mark.parametrize("persona", ["viewer", "owner", "team_lead"])
+def test_list_rows_match_the_model_serializer_field_for_field(
+    request, persona, team, initiative, other_initiative
+):
+    """The list is built from plain values for speed; it must say exactly what
+    InitiativeSerializer (the documented schema) says of each initiative."""
+    from initiatives.api.serializers import InitiativeSerializer
+
+    user = request.getfixturevalue(persona)
+    extra = InitiativeFactory(team=team, name="Tagged, stalled and on hold")
+    extra.tags.create(name="zeta")
+    extra.tags.create(name="alpha")
+    Initiative.objects.filter(pk=extra.pk).update(
+        status=Initiative.Status.ON_HOLD, stalls_on=timezone.localdate() - datetime.timedelta(3)
+    )
+    Initiative.objects.filter(pk=initiative.pk).update(
+        stalls_on=timezone.localdate() - datetime.timedelta(3),
+        gate_due_on=timezone.localdate() - datetime.timedelta(1),
+    )
+    listed = token_client(user).get(url(), {"page_size": 100}).json()["results"]
+    expected = InitiativeSerializer(
+        Initiative.objects.visible_to(user).order_by("key"), many=True
+    ).data
+    assert listed
+    assert listed == [dict(row) for row in expected]
+    assert any(row["tags"] == ["alpha", "zeta"] for row in listed) == (persona != "owner")
+    assert any(row["is_overdue"] for row in listed)
