@@ -247,23 +247,43 @@ def gate_decisions(initiative: Initiative) -> list[GateDecision]:
 
 
 def targets_with_series(initiative: Initiative, points: int = SPARKLINE_POINTS) -> list[Target]:
-    """Targets with `.series`: their last `points` measurements, oldest first. Two queries."""
-    targets = list(Target.objects.filter(initiative=initiative).order_by("category", "metric_key"))
-    ranked = (
-        Measurement.objects.filter(target__initiative=initiative)
-        .annotate(
-            position=Window(
-                RowNumber(),
-                partition_by=[F("target")],
-                order_by=[F("measured_at").desc(), F("pk").desc()],
-            )
-        )
-        .filter(position__lte=points)
-        .values_list("target_id", "value", "measured_at")
+    """Targets with `.series`: their last `points` measurements, oldest first. Two queries.
+
+    A feed can hold hundreds of thousands of readings per target. Ranking them all with
+    a window function read every one; instead each target first finds, through the
+    (target, -measured_at) index, the time of its `points`-th newest reading, and the
+    second query reads only the readings from that time on: an index range per target,
+    so the cost follows the points shown, not the length of the series.
+    """
+    nth_newest = (
+        Measurement.objects.filter(target=OuterRef("pk"))
+        .order_by("-measured_at", "-pk")
+        .values("measured_at")[points - 1 : points]
     )
+    targets = list(
+        Target.objects.filter(initiative=initiative)
+        .annotate(series_from=Subquery(nth_newest))
+        .order_by("category", "metric_key")
+    )
+    if not targets:
+        return targets
+    ranges = Q()
+    for target in targets:
+        if target.series_from is None:  # fewer readings than points: all of them
+            ranges |= Q(target_id=target.pk)
+        else:
+            ranges |= Q(target_id=target.pk, measured_at__gte=target.series_from)
     series: dict[int, list] = {}
-    for target_id, value, measured_at in ranked:
-        series.setdefault(target_id, []).append((measured_at, value))
+    if ranges:
+        rows = (
+            Measurement.objects.filter(ranges)
+            .order_by("target_id", "-measured_at", "-pk")
+            .values_list("target_id", "value", "measured_at")
+        )
+        for target_id, value, measured_at in rows:
+            points_of_target = series.setdefault(target_id, [])
+            if len(points_of_target) < points:  # readings tied at the cut-off time
+                points_of_target.append((measured_at, value))
     for target in targets:
         target.series = sorted(series.get(target.pk, []))
     return targets
