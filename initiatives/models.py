@@ -469,6 +469,31 @@ class Measurement(models.Model):
         return f"{self.target.metric_key}={self.value:g} at {self.measured_at:%Y-%m-%d %H:%M}"
 
 
+class DailyMeasurement(models.Model):
+    """One target's readings of one day (in the configured time zone), folded together once
+    the raw readings are older than the retention period (TOLLGATE_MEASUREMENT_RAW_DAYS)."""
+
+    target = models.ForeignKey(Target, on_delete=models.CASCADE, related_name="daily_measurements")
+    day = models.DateField()
+    samples = models.PositiveIntegerField()
+    minimum = models.FloatField()
+    maximum = models.FloatField()
+    mean = models.FloatField()
+
+    class Meta:
+        ordering = ["target", "-day"]
+        constraints = [
+            models.UniqueConstraint(fields=["target", "day"], name="daily_measurement_unique"),
+            models.CheckConstraint(condition=Q(samples__gte=1), name="daily_measurement_samples"),
+            models.CheckConstraint(
+                condition=Q(minimum__lte=models.F("maximum")), name="daily_measurement_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target.metric_key} on {self.day}: mean {self.mean:g} of {self.samples}"
+
+
 class Membership(models.Model):
     """A person on an initiative's team, in a stage role, with an allocation."""
 

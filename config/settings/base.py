@@ -155,6 +155,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apiauth.tasks.idempotency_keys_purge_task",
         "schedule": crontab(minute=30, hour=3),
     },
+    # Every day at 03:45: fold measurements older than TOLLGATE_MEASUREMENT_RAW_DAYS
+    # into one row per target and day.
+    "measurements-downsample": {
+        "task": "initiatives.tasks.measurements_downsample_task",
+        "schedule": crontab(minute=45, hour=3),
+    },
     # Every day at 08:15: send gate.overdue to the webhooks that listen for it.
     "webhooks-overdue-scan": {
         "task": "apiauth.tasks.webhooks_overdue_scan_task",
@@ -230,6 +236,9 @@ SECURE_CSP = {
 # Tollgate's own settings.
 TOLLGATE_KEY_PREFIX = env("TOLLGATE_KEY_PREFIX", default="AI")
 TOLLGATE_BOARD_PAGE_SIZE = env.int("TOLLGATE_BOARD_PAGE_SIZE", default=20)
+# Raw measurements are kept this many days, then folded into daily aggregates
+# (count, min, max, mean per target and day); 0 keeps every raw reading.
+TOLLGATE_MEASUREMENT_RAW_DAYS = env.int("TOLLGATE_MEASUREMENT_RAW_DAYS", default=90)
 # Notifications emailed per transaction and per mail-server connection.
 TOLLGATE_NOTIFICATION_BATCH_SIZE = env.int("TOLLGATE_NOTIFICATION_BATCH_SIZE", default=200)
 # Reminder rules (a framework's ReminderPolicy, edited in the admin, overrides any of them).

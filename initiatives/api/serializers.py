@@ -12,6 +12,7 @@ from initiatives.models import (
     Activity,
     BusinessCase,
     BusinessCaseRevision,
+    DailyMeasurement,
     Framework,
     Initiative,
     Measurement,
@@ -310,6 +311,12 @@ class MeasurementSerializer(serializers.ModelSerializer):
     class Meta:
         model = Measurement
         fields = ["id", "target", "value", "measured_at", "source"]
+
+
+class DailyMeasurementSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DailyMeasurement
+        fields = ["day", "samples", "minimum", "maximum", "mean"]
 
 
 class MeasurementInputSerializer(StrictSerializer):

@@ -29,6 +29,7 @@ from initiatives.models import (
     Activity,
     BusinessCase,
     BusinessCaseRevision,
+    DailyMeasurement,
     Initiative,
     Measurement,
     Target,
@@ -315,7 +316,10 @@ class TargetViewSet(IdLookupMixin, viewsets.ReadOnlyModelViewSet):
     )
     @action(detail=True, methods=["get"])
     def measurements(self, request, pk=None):
-        """The target's time series, newest first, optionally between ?from= and ?to=."""
+        """The target's raw readings, newest first, optionally between ?from= and ?to=.
+
+        Raw readings are kept TOLLGATE_MEASUREMENT_RAW_DAYS days; older ones are in `daily`.
+        """
         target = self.get_object()
         bounds = query_params(request, s.MeasurementSeriesFilterSerializer)
         series = Measurement.objects.filter(target=target).order_by("-measured_at", "-pk")
@@ -325,6 +329,15 @@ class TargetViewSet(IdLookupMixin, viewsets.ReadOnlyModelViewSet):
             series = series.filter(measured_at__lte=bounds["to"])
         page = self.paginate_queryset(series)
         return self.get_paginated_response(s.MeasurementSerializer(page, many=True).data)
+
+    @extend_schema(responses=s.DailyMeasurementSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def daily(self, request, pk=None):
+        """Daily aggregates of the readings past the retention period, newest day first."""
+        target = self.get_object()
+        days = DailyMeasurement.objects.filter(target=target).order_by("-day")
+        page = self.paginate_queryset(days)
+        return self.get_paginated_response(s.DailyMeasurementSerializer(page, many=True).data)
 
 
 class MeasurementViewSet(viewsets.GenericViewSet):
