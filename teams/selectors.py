@@ -12,6 +12,9 @@ from teams.models import Team, TeamMembership
 # Allocations count while the work goes on: stopped and completed initiatives free people.
 ALLOCATING_STATUSES = [Initiative.Status.ACTIVE, Initiative.Status.ON_HOLD]
 FULL_ALLOCATION = 100
+# Allocations listed per person; the rest is a count. Someone on thousands of
+# initiatives would otherwise make one row of the page load thousands of rows.
+ALLOCATIONS_SHOWN = 8
 
 
 def teams_visible_to(user) -> QuerySet[Team]:
@@ -77,8 +80,9 @@ def allocating_memberships(viewer) -> QuerySet[Membership]:
 def people_allocations(viewer, *, over_only: bool = False) -> QuerySet:
     """People with allocations the viewer can see, each with `total_allocation` summed in SQL.
 
-    Each person carries `allocations`, the memberships behind the total, so a page of
-    people costs three queries (count, page, allocations) whatever its size.
+    Each person carries `allocations`, their largest ALLOCATIONS_SHOWN memberships, and
+    `allocation_count`, how many there are, so a page of people costs three queries
+    (count, page, allocations) and reads a bounded number of memberships per person.
     """
     memberships = allocating_memberships(viewer)
     people = (
@@ -88,14 +92,18 @@ def people_allocations(viewer, *, over_only: bool = False) -> QuerySet:
             total_allocation=Sum(
                 "initiative_memberships__allocation_percent",
                 filter=Q(initiative_memberships__in=memberships.values("pk")),
-            )
+            ),
+            allocation_count=Count(
+                "initiative_memberships",
+                filter=Q(initiative_memberships__in=memberships.values("pk")),
+            ),
         )
         .prefetch_related(
             Prefetch(
                 "initiative_memberships",
                 queryset=memberships.select_related("initiative").order_by(
                     "-allocation_percent", "initiative__key"
-                ),
+                )[:ALLOCATIONS_SHOWN],
                 to_attr="allocations",
             )
         )

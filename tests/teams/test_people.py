@@ -106,3 +106,25 @@ def test_people_view_is_paginated(client, viewer, initiative):
     assert len(page.object_list) == 25
     assert page.paginator.num_pages == 2
     assert len(client.get(PEOPLE, {"page": 2}).context["page"].object_list) == 1
+
+
+def test_a_person_on_many_initiatives_lists_the_largest_allocations_and_the_count(
+    client, viewer, team, django_assert_num_queries
+):
+    from teams.selectors import ALLOCATIONS_SHOWN
+
+    busy = UserFactory(username="busy", groups=["contributor"])
+    for percent in range(1, ALLOCATIONS_SHOWN + 4):
+        MembershipFactory(
+            initiative=InitiativeFactory(team=team), user=busy, allocation_percent=percent
+        )
+    client.force_login(viewer)
+    client.get(PEOPLE)
+    with django_assert_num_queries(6):
+        response = client.get(PEOPLE)
+    row = _row(response, busy)
+    assert [m.allocation_percent for m in row.allocations] == list(
+        range(ALLOCATIONS_SHOWN + 3, 3, -1)
+    )
+    assert row.allocation_count == ALLOCATIONS_SHOWN + 3
+    assert f"{ALLOCATIONS_SHOWN} of {ALLOCATIONS_SHOWN + 3} shown" in response.content.decode()
