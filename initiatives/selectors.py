@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from django.db.models import (
     Case,
     Count,
+    Exists,
     F,
     IntegerField,
     OuterRef,
@@ -41,23 +42,10 @@ def _count_of(queryset: QuerySet, group_field: str) -> Subquery:
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
-def with_board_annotations(queryset: QuerySet[Initiative], today: datetime.date):
-    """State and readiness of the current gate, production-bar counts, overdue/stalled flags."""
-    current_items = ChecklistItem.objects.filter(
-        gate__initiative=OuterRef("pk"), gate__stage=OuterRef("stage"), required=True
-    )
-    targets = Target.objects.filter(initiative=OuterRef("pk"))
+def with_board_flags(queryset: QuerySet[Initiative], today: datetime.date):
+    """The overdue and stalled flags the board orders by: the initiative's own columns only."""
     active = Q(status=Initiative.Status.ACTIVE)
-    current_gate = Gate.objects.filter(initiative=OuterRef("pk"), stage=OuterRef("stage"))
     return queryset.annotate(
-        gate_state=Subquery(current_gate.values("state")[:1]),
-        required_total=_count_of(current_items, "gate__initiative"),
-        required_cleared=_count_of(
-            current_items.filter(state__in=["done", "not_applicable"]), "gate__initiative"
-        ),
-        targets_met=_count_of(targets.filter(status=Target.Status.MET), "initiative"),
-        targets_missed=_count_of(targets.filter(status=Target.Status.MISSED), "initiative"),
-        targets_no_data=_count_of(targets.filter(status=Target.Status.NO_DATA), "initiative"),
         overdue_flag=Case(
             When(active & Q(gate_due_on__lt=today), then=Value(1)),
             default=Value(0),
@@ -71,8 +59,32 @@ def with_board_annotations(queryset: QuerySet[Initiative], today: datetime.date)
     )
 
 
+def with_board_annotations(queryset: QuerySet[Initiative], today: datetime.date):
+    """State and readiness of the current gate, production-bar counts, overdue/stalled flags."""
+    current_items = ChecklistItem.objects.filter(
+        gate__initiative=OuterRef("pk"), gate__stage=OuterRef("stage"), required=True
+    )
+    targets = Target.objects.filter(initiative=OuterRef("pk"))
+    current_gate = Gate.objects.filter(initiative=OuterRef("pk"), stage=OuterRef("stage"))
+    return with_board_flags(queryset, today).annotate(
+        gate_state=Subquery(current_gate.values("state")[:1]),
+        required_total=_count_of(current_items, "gate__initiative"),
+        required_cleared=_count_of(
+            current_items.filter(state__in=["done", "not_applicable"]), "gate__initiative"
+        ),
+        targets_met=_count_of(targets.filter(status=Target.Status.MET), "initiative"),
+        targets_missed=_count_of(targets.filter(status=Target.Status.MISSED), "initiative"),
+        targets_no_data=_count_of(targets.filter(status=Target.Status.NO_DATA), "initiative"),
+    )
+
+
 # Overdue first, then stalled, then the longest in stage.
 BOARD_ORDER = [F("overdue_flag").desc(), F("stalled_flag").desc(), "stage_entered_on", "key"]
+
+
+def _board_position(card: Initiative) -> tuple:
+    """BOARD_ORDER in Python, for cards fetched by id."""
+    return (-card.overdue_flag, -card.stalled_flag, card.stage_entered_on, card.key)
 
 
 @dataclass
@@ -127,13 +139,36 @@ class Column:
         return len(self.cards) < self.total
 
 
+def _having_visible_initiatives(queryset: QuerySet, user, field: str) -> QuerySet:
+    """Rows of a small table (frameworks, teams, people) that some visible initiative uses.
+
+    One EXISTS probe per row of the small table, answered by the index on the
+    initiative's foreign key: the cost follows the small table, not the portfolio.
+    Someone who reads everything gets no visibility condition at all; spelling that as
+    `id IN (SELECT id FROM initiatives)` made PostgreSQL plan a join over the whole
+    portfolio, quadratic when the table had no statistics yet.
+    """
+    initiatives = Initiative.objects.visible_to(user).filter(**{field: OuterRef("pk")})
+    return queryset.filter(Exists(initiatives))
+
+
 def board_frameworks(user) -> list[Framework]:
     """Frameworks that have initiatives the user can see (for the switcher), default first."""
-    visible = Initiative.objects.visible_to(user)
-    return list(
-        Framework.objects.annotate(
-            initiative_count=Count("initiatives", filter=Q(initiatives__in=visible))
-        ).filter(initiative_count__gt=0)
+    return list(_having_visible_initiatives(Framework.objects.all(), user, "framework"))
+
+
+def board_teams(user) -> QuerySet:
+    from teams.models import Team
+
+    return _having_visible_initiatives(Team.objects.all(), user, "team").order_by("name")
+
+
+def board_owners(user) -> QuerySet:
+    from django.contrib.auth import get_user_model
+
+    people = get_user_model().objects.all()
+    return _having_visible_initiatives(people, user, "owner").order_by(
+        "first_name", "last_name", "username"
     )
 
 
@@ -147,7 +182,14 @@ def board_columns(
     expanded_pages: int = 1,
     today: datetime.date | None = None,
 ) -> list[Column]:
-    """One column per stage: its total and its first page of cards. Two queries in all."""
+    """One column per stage: its total and its first page of cards. Two queries in all.
+
+    The cards are chosen first, in a subquery ranking by the initiatives' own columns
+    only; the per-card figures (readiness, production bar) are then computed for
+    those cards alone. Computing them inside the ranking made PostgreSQL cost (and JIT
+    compile) five subqueries for every initiative of the framework, although only the
+    shown cards ever ran them (bench/results/explain/board-*.txt).
+    """
     today = today or timezone.localdate()
     base = filters.apply(Initiative.objects.visible_to(user), today)
     totals = dict(
@@ -163,15 +205,18 @@ def board_columns(
     ]
     if not any(column.total for column in columns):
         return columns
-    ranked = with_board_annotations(base, today).annotate(
+    ranked = with_board_flags(base, today).annotate(
         position=Window(RowNumber(), partition_by=[F("stage")], order_by=BOARD_ORDER)
     )
     limit = Q(position__lte=page_size)
     if expanded_stage is not None:
         limit |= Q(stage=expanded_stage, position__lte=page_size * expanded_pages)
-    cards = ranked.filter(limit).select_related("team", "owner").order_by("stage", "position")
+    shown = ranked.filter(limit).values("pk")
+    cards = with_board_annotations(Initiative.objects.filter(pk__in=shown), today).select_related(
+        "team", "owner"
+    )
     by_stage = {column.stage.pk: column for column in columns}
-    for card in cards:
+    for card in sorted(cards, key=lambda card: (card.stage_id, *_board_position(card))):
         column = by_stage.get(card.stage_id)
         if column is not None:
             card.stage = column.stage  # the column's stage: no query for max_weeks
@@ -188,16 +233,22 @@ def column_page(
     page_size: int,
     today: datetime.date | None = None,
 ) -> tuple[list[Initiative], bool]:
-    """One further page of a column, and whether there is another after it. One query."""
+    """One further page of a column, and whether there is another after it. One query: the
+    page's ids by the board's order (a subquery), the figures for those cards only."""
     today = today or timezone.localdate()
-    queryset = (
-        with_board_annotations(filters.apply(Initiative.objects.visible_to(user), today), today)
+    ordered = (
+        with_board_flags(filters.apply(Initiative.objects.visible_to(user), today), today)
         .filter(stage=stage)
-        .select_related("team", "owner")
         .order_by(*BOARD_ORDER)
     )
     start = (page - 1) * page_size
-    cards = list(queryset[start : start + page_size + 1])
+    ids = ordered.values("pk")[start : start + page_size + 1]
+    cards = sorted(
+        with_board_annotations(Initiative.objects.filter(pk__in=ids), today).select_related(
+            "team", "owner"
+        ),
+        key=_board_position,
+    )
     for card in cards:
         card.stage = stage
     return cards[:page_size], len(cards) > page_size

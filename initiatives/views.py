@@ -2,7 +2,6 @@ import logging
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
@@ -37,7 +36,6 @@ from initiatives.services import (
     membership_add,
     membership_remove,
 )
-from teams.models import Team
 from teams.roles import StageRole
 
 logger = logging.getLogger(__name__)
@@ -140,14 +138,8 @@ def template_for(request, template: str, name: str) -> str:
 def _board_filters(request):
     user = request.user
     frameworks = selectors.board_frameworks(user)
-    visible = Initiative.objects.visible_to(user)
-    teams = Team.objects.filter(initiatives__in=visible).distinct().order_by("name")
-    owners = (
-        get_user_model()
-        .objects.filter(owned_initiatives__in=visible)
-        .distinct()
-        .order_by("first_name", "last_name", "username")
-    )
+    teams = selectors.board_teams(user)
+    owners = selectors.board_owners(user)
     form = BoardFilterForm(request.GET, frameworks=frameworks, teams=teams, owners=owners)
     form.is_valid()
     slug = form.value("framework")
