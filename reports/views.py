@@ -96,7 +96,7 @@ def dashboard(request):
             stage_legend=_stage_legend(filters.framework.stages.order_by("order")),
         )
         return render(request, f"{template}#timeline", context)
-    board = selectors.dashboard(request.user, filters, timeline_page=page)
+    board = selectors.dashboard_cached(request.user, filters, timeline_page=page)
     context_charts = _charts(board)
     for figure in board.stages:
         figure.swatch = charts.legend_swatch(figure.position)

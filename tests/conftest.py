@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.core.cache import cache
 
 from teams.models import TeamMembership
 from teams.roles import PortfolioRole, StageRole
@@ -20,6 +21,14 @@ from tests.factories import (
     TeamMembershipFactory,
     UserFactory,
 )
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    # Cached figures and counters must not leak from one test into the next.
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

@@ -124,6 +124,24 @@ SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 
 # Celery: without REDIS_URL tasks run in-process, so a laptop needs no broker.
 REDIS_URL = env("REDIS_URL", default="")
+# One cache all workers share: Redis when REDIS_URL is set, the database otherwise
+# (its table comes with the migrations, so a fresh machine needs no extra step).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "tollgate",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "tollgate_cache",
+            "KEY_PREFIX": "tollgate",
+        }
+    }
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL

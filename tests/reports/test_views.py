@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.http import StreamingHttpResponse
 from django.test.utils import CaptureQueriesContext
@@ -128,20 +130,51 @@ def test_charts_are_accessible_svg_without_inline_styles(client, portfolio, admi
 
 
 def test_dashboard_query_count_does_not_grow_with_the_portfolio(
-    client, portfolio, admin_user, team, owner, executive
+    client, portfolio, admin_user, team, owner, executive, django_capture_on_commit_callbacks
 ):
     client.force_login(admin_user)
     client.get(DASHBOARD)  # sessions, content types and other first-request caches
+    cache.clear()  # count the figures computed, not served from the cache
     with CaptureQueriesContext(connection) as small:
         assert client.get(DASHBOARD).status_code == 200
-    for number in range(8):
-        InitiativeFactory(name=f"More {number}", team=team, owner=owner, sponsor=executive)
+    with django_capture_on_commit_callbacks(execute=True):
+        for number in range(8):
+            InitiativeFactory(name=f"More {number}", team=team, owner=owner, sponsor=executive)
     with CaptureQueriesContext(connection) as large:
         response = client.get(DASHBOARD)
     assert figure(response, "total") == "14"
     assert len(large) == len(small)
     # session, user, roles, filter choices (2), stages, then the figures.
     assert len(small) == 16
+
+
+def test_readers_of_everything_share_cached_figures_until_the_portfolio_changes(
+    client, portfolio, admin_user, executive, team, owner, django_capture_on_commit_callbacks
+):
+    client.force_login(admin_user)
+    first = client.get(DASHBOARD)
+    client.force_login(executive)
+    with CaptureQueriesContext(connection) as cached:
+        again = client.get(DASHBOARD)
+    # The executive gets the admin's copy: session, user, roles, filter choices, no figures.
+    assert figure(again, "total") == figure(first, "total") == "6"
+    assert len(cached) < 10
+    stamp = re.compile(r'data-figure="as-of">as of <time datetime="([^"]+)"')
+    assert stamp.search(again.content.decode())[1] == stamp.search(first.content.decode())[1]
+
+    # A change committed anywhere (every service writes the activity log) invalidates it.
+    with django_capture_on_commit_callbacks(execute=True):
+        InitiativeFactory(name="Brand new", team=team, owner=owner, sponsor=executive)
+    assert figure(client.get(DASHBOARD), "total") == "7"
+
+
+def test_readers_of_a_part_of_the_portfolio_get_live_figures(
+    client, portfolio, other_pm, team, owner, executive
+):
+    client.force_login(other_pm)
+    before = client.get(DASHBOARD)
+    InitiativeFactory(name="Not committed yet", team=portfolio.b1.team, owner=other_pm)
+    assert int(figure(client.get(DASHBOARD), "total")) == int(figure(before, "total")) + 1
 
 
 # --- Exports ----------------------------------------------------------------------------
