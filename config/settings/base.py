@@ -85,6 +85,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # No JIT compilation for the app's queries. The planner costs a statement by the
+    # rows it might read, so a board query that ranks 23,000 initiatives to show 80
+    # crossed jit_above_cost and spent 5.1 s compiling for 0.3 s of work at 50,000
+    # initiatives (bench/results/explain/board-default-bench16_50k.txt: 5,446 ms with
+    # JIT, 344 ms without). The app runs short statements; JIT pays only for long scans.
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
