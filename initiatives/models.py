@@ -416,6 +416,9 @@ class Target(models.Model):
     status = models.CharField(
         max_length=8, choices=Status.choices, default=Status.NO_DATA, editable=False
     )
+    # How many raw readings the target has, kept by measurements_record and the retention
+    # task, so a page of a series of 500,000 readings needs no COUNT over all of them.
+    measurement_count = models.PositiveBigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

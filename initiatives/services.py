@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -291,7 +292,7 @@ def _downsample_chunk(target_ids: list[int], cutoff: datetime.datetime) -> tuple
         Target.objects.select_for_update()
         .filter(pk__in=target_ids)
         .order_by("pk")
-        .only("pk", "latest_measured_at")
+        .only("pk", "latest_measured_at", "measurement_count")
     )
     old = Q()
     for target in targets:
@@ -347,4 +348,11 @@ def _downsample_chunk(target_ids: list[int], cutoff: datetime.datetime) -> tuple
         update_fields=["samples", "minimum", "maximum", "mean"],
     )
     deleted, _ = readings.delete()
+    folded_per_target = Counter()
+    for (target_id, _), row in folded.items():
+        folded_per_target[target_id] += row["samples"]
+    by_pk = {target.pk: target for target in targets}
+    for target_id, count in folded_per_target.items():
+        by_pk[target_id].measurement_count = F("measurement_count") - count
+    Target.objects.bulk_update([by_pk[pk] for pk in folded_per_target], ["measurement_count"])
     return deleted, len(rows)

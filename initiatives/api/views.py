@@ -283,6 +283,26 @@ class InitiativeViewSet(
         return self.get_paginated_response(serializer_class(page, many=True).data)
 
 
+class KnownCount:
+    """A queryset whose length is known already, for the paginator: it slices the rows
+    and takes the count as given instead of asking the database."""
+
+    ordered = True
+
+    def __init__(self, queryset, count: int):
+        self.queryset = queryset
+        self.known = count
+
+    def count(self) -> int:
+        return self.known
+
+    def __len__(self) -> int:
+        return self.known
+
+    def __getitem__(self, key):
+        return self.queryset[key]
+
+
 @extend_schema_view(
     list=extend_schema(
         parameters=[
@@ -327,6 +347,9 @@ class TargetViewSet(IdLookupMixin, viewsets.ReadOnlyModelViewSet):
             series = series.filter(measured_at__gte=bounds["from"])
         if "to" in bounds:
             series = series.filter(measured_at__lte=bounds["to"])
+        if not bounds:
+            # The whole series: its length is kept on the target, no COUNT over it.
+            series = KnownCount(series, target.measurement_count)
         page = self.paginate_queryset(series)
         return self.get_paginated_response(s.MeasurementSerializer(page, many=True).data)
 

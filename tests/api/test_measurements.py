@@ -292,3 +292,33 @@ def test_queries_do_not_grow_with_the_targets_that_flip(
 
     assert (queued_few, len(queued) - queued_few) == (2, 12)
     assert many == few
+
+
+def test_a_series_page_reads_its_length_from_the_target(accuracy, member):
+    """The count of readings is kept on the target by ingestion, so paging through a
+    long series needs no COUNT over it."""
+    client = token_client(member)
+    start = timezone.now() - datetime.timedelta(days=3)
+    rows = [
+        {
+            "target": accuracy.pk,
+            "value": float(n),
+            "measured_at": (start + datetime.timedelta(minutes=n)).isoformat(),
+        }
+        for n in range(130)
+    ]
+    client.post(URL, {"measurements": rows[:30]}, format="json")
+    client.post(URL, {"measurements": rows[30:]}, format="json")
+    accuracy.refresh_from_db()
+    assert accuracy.measurement_count == Measurement.objects.filter(target=accuracy).count() == 130
+
+    with CaptureQueriesContext(connection) as queries:
+        body = client.get(f"/api/v1/targets/{accuracy.pk}/measurements/?page=2").json()
+    assert body["count"] == 130
+    assert [row["value"] for row in body["results"]] == [float(n) for n in range(79, 29, -1)]
+    assert not any("COUNT(" in query["sql"].upper() for query in queries.captured_queries)
+    # With bounds the count is the window's, counted.
+    window = client.get(
+        f"/api/v1/targets/{accuracy.pk}/measurements/", {"from": rows[100]["measured_at"]}
+    ).json()
+    assert window["count"] == 30

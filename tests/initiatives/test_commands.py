@@ -80,9 +80,11 @@ def assert_denormalised_columns_match(initiatives) -> None:
     targets = Target.objects.filter(initiative__in=initiatives).annotate(
         newest_at=Max("measurements__measured_at"),
         newest_value=Subquery(newest.values("value")[:1]),
+        readings=Count("measurements"),
     )
     assert targets.exists()
     for target in targets:
+        assert target.measurement_count == target.readings, target.pk
         assert target.latest_measured_at == target.newest_at, target.pk
         assert target.latest_value == target.newest_value, target.pk
         if target.newest_at is None:

@@ -8,6 +8,7 @@ import zoneinfo
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
 from initiatives.models import DailyMeasurement, Measurement, Target
@@ -31,9 +32,12 @@ def berlin(settings):
 
 def record(target, *readings) -> None:
     """Readings as (value, aware datetime), written as an integration would, then the
-    target's latest value kept as the ingest service keeps it."""
+    target's latest value and count of readings kept as the ingest service keeps them."""
     Measurement.objects.bulk_create(
         Measurement(target=target, value=value, measured_at=at) for value, at in readings
+    )
+    Target.objects.filter(pk=target.pk).update(
+        measurement_count=F("measurement_count") + len(readings)
     )
     newest = max(readings, key=lambda reading: reading[1])
     if target.latest_measured_at is None or newest[1] > target.latest_measured_at:
@@ -73,6 +77,8 @@ def test_readings_past_the_period_become_one_row_per_day_in_the_configured_zone(
     ]
     assert list(target.measurements.values_list("value", flat=True)) == [99.0]
     assert (result.folded, result.days) == (3, 2)
+    target.refresh_from_db()
+    assert target.measurement_count == 1
 
 
 def test_a_target_keeps_its_newest_reading_however_old(initiative):

@@ -422,6 +422,7 @@ class Command(BaseCommand):
             readings = per_feed + (1 if position < extra else 0)
             if not readings:
                 continue
+            target.measurement_count += readings
             target.latest_measured_at = newest - datetime.timedelta(minutes=1)
             target.latest_value = target.threshold * (1 + target.spread * math.sin(1 / 60))
             target.status = (
@@ -821,6 +822,7 @@ class Command(BaseCommand):
             if target.metric_key in ("task_success_rate", "accuracy", "uptime"):
                 value = min(value, 100.0)
             rows.append((target, value, measured_at))
+            target.measurement_count += 1
             if target.latest_measured_at is None or measured_at > target.latest_measured_at:
                 target.latest_measured_at = measured_at
                 target.latest_value = value
