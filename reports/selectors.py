@@ -23,12 +23,10 @@ from django.db.models import (
     Count,
     Exists,
     F,
-    IntegerField,
     Min,
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
     Window,
@@ -40,6 +38,7 @@ from gates.models import ChecklistItem, Gate, StageTransition
 from initiatives.activity import portfolio_version
 from initiatives.models import Framework, Initiative, Stage, Target
 from initiatives.policy import reads_everything
+from initiatives.selectors import count_of
 from teams.models import Team
 from teams.roles import StageRole
 
@@ -671,14 +670,6 @@ def timeline_only(user, filters: DashboardFilters, *, page: int) -> Timeline:
 # --- Exports ----------------------------------------------------------------------------
 
 
-def _count_of(queryset: QuerySet, group_field: str) -> Coalesce:
-    """A correlated COUNT(*) subquery, 0 when nothing matches."""
-    counted = (
-        queryset.order_by().values(group_field).annotate(total=Count("pk")).values("total")[:1]
-    )
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-
-
 PORTFOLIO_COLUMNS = [
     "key",
     "name",
@@ -714,12 +705,12 @@ def portfolio_rows(user, filters: DashboardFilters) -> Iterator[list]:
     rows = (
         filters.initiatives(user)
         .annotate(
-            required_total=_count_of(required, "gate__initiative"),
-            required_cleared=_count_of(
-                required.filter(state__in=["done", "not_applicable"]), "gate__initiative"
+            required_total=count_of(required, "gate__initiative"),
+            required_cleared=count_of(
+                required, "gate__initiative", Q(state__in=["done", "not_applicable"])
             ),
-            targets_met=_count_of(targets.filter(status=Target.Status.MET), "initiative"),
-            targets_missed=_count_of(targets.filter(status=Target.Status.MISSED), "initiative"),
+            targets_met=count_of(targets, "initiative", Q(status=Target.Status.MET)),
+            targets_missed=count_of(targets, "initiative", Q(status=Target.Status.MISSED)),
         )
         .order_by("key")
         .values_list(
