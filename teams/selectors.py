@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from initiatives.models import Initiative, Membership
@@ -12,6 +14,9 @@ from teams.models import Team, TeamMembership
 # Allocations count while the work goes on: stopped and completed initiatives free people.
 ALLOCATING_STATUSES = [Initiative.Status.ACTIVE, Initiative.Status.ON_HOLD]
 FULL_ALLOCATION = 100
+PEOPLE_PAGE_SIZE = 25
+# A safety net only: every change to the portfolio invalidates the page at once.
+PEOPLE_CACHE_SECONDS = 15 * 60
 # Allocations listed per person; the rest is a count. Someone on thousands of
 # initiatives would otherwise make one row of the page load thousands of rows.
 ALLOCATIONS_SHOWN = 8
@@ -112,3 +117,37 @@ def people_allocations(viewer, *, over_only: bool = False) -> QuerySet:
     if over_only:
         people = people.filter(total_allocation__gt=FULL_ALLOCATION)
     return people
+
+
+def people_page(viewer, *, over_only: bool, number) -> Page:
+    """One page of people_allocations, kept per portfolio version for readers of everything.
+
+    Ordering people by their total allocation sums every membership of every active
+    initiative (150,000 at 50,000 initiatives): the cost grows with the portfolio however
+    the query is written. Readers of everything share one copy per page until the
+    portfolio next changes (a membership or a status change writes the activity log,
+    which bumps the version); others see a part small enough to sum live.
+    """
+
+    def compute() -> tuple[int, int, list]:
+        paginator = Paginator(people_allocations(viewer, over_only=over_only), PEOPLE_PAGE_SIZE)
+        page = paginator.get_page(number)
+        return page.number, paginator.count, list(page.object_list)
+
+    try:
+        number = min(max(int(number), 1), 100_000)
+    except (TypeError, ValueError):
+        number = 1
+    if reads_everything(viewer):
+        from initiatives.activity import portfolio_version
+
+        key = f"people:{portfolio_version()}:{int(over_only)}:{number}"
+        found = cache.get(key)
+        if found is None:
+            found = compute()
+            cache.set(key, found, PEOPLE_CACHE_SECONDS)
+    else:
+        found = compute()
+    page_number, count, rows = found
+    # The count is known: a paginator over a range of that length asks no database.
+    return Page(rows, page_number, Paginator(range(count), PEOPLE_PAGE_SIZE))

@@ -3,7 +3,6 @@ import contextlib
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -12,8 +11,6 @@ from initiatives.policy import Action, can, is_admin
 from teams import selectors, services
 from teams.forms import InvitationForm, PeopleFilterForm, TeamMemberAddForm, TeamMemberRoleForm
 from teams.models import Team, TeamMembership
-
-PEOPLE_PAGE_SIZE = 25
 
 
 def _partial(request, template: str, name: str) -> str:
@@ -128,8 +125,7 @@ def team_member_remove(request, slug: str, pk: int):
 def people(request):
     filters = PeopleFilterForm(request.GET)
     over_only = filters.is_valid() and filters.cleaned_data["over"]
-    queryset = selectors.people_allocations(request.user, over_only=over_only)
-    page = Paginator(queryset, PEOPLE_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = selectors.people_page(request.user, over_only=over_only, number=request.GET.get("page"))
     return render(
         request,
         _partial(request, "teams/people.html", "people-table"),
