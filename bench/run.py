@@ -774,6 +774,16 @@ def main() -> None:
         "loads": [],
         "huge": size_label(args.huge_measurements) if args.huge_measurements else None,
     }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    output = RESULTS / f"{args.label}.md"
+    data["results"], data["exports"] = {}, {}
+
+    def save() -> None:
+        """Written after every phase, so a run cut short keeps what it measured."""
+        output.with_suffix(".json").write_text(json.dumps(data, indent=1, default=str))
+        if data["results"]:
+            output.write_text(report(data))
+
     try:
         for server in servers:
             _log(f"starting {server.label} on {server.port}")
@@ -787,11 +797,12 @@ def main() -> None:
         page_scenarios = [s for s in scenarios if not s.export]
         results = run_rounds(servers, page_scenarios, args.rounds, data["loads"])
         data["results"] = {f"{k[0]}|{k[1]}": v.summary() for k, v in results.items()}
-        data["exports"] = {}
+        save()
         if "exports" not in skip:
             export_scenarios = [s for s in scenarios if s.export]
             exports = run_exports(servers, export_scenarios, args.export_rounds, data["loads"])
             data["exports"] = {f"{k[0]}|{k[1]}": v.summary() for k, v in exports.items()}
+            save()
         if "load" not in skip:
             data["load"] = {}
             for server in servers:
