@@ -20,6 +20,7 @@ from apiauth.api import IdLookupMixin, query_params, require
 from apiauth.errors import PreconditionFailed
 from apiauth.etags import etag_for, expected_version
 from apiauth.idempotency import idempotent
+from apiauth.pagination import KnownCount, cached_count
 from gates.models import Decision, Gate
 from gates.services import MeasurementInput, initiative_start, measurements_record, target_create
 from initiatives import services
@@ -94,7 +95,10 @@ class InitiativeViewSet(
     def list(self, request, *args, **kwargs):
         """A page of initiatives read as plain values, then the page's tags in one query."""
         queryset = self.filter_queryset(Initiative.objects.visible_to(request.user))
-        rows = self.paginate_queryset(queryset.values(*s.INITIATIVE_ROW_COLUMNS))
+        # Counted on the initiatives alone: counting the joined rows below joined five
+        # tables for each of 50,000 initiatives (bench/results/explain/api-list-*.txt).
+        total = cached_count(request.user, queryset, request.query_params)
+        rows = self.paginate_queryset(KnownCount(queryset.values(*s.INITIATIVE_ROW_COLUMNS), total))
         tags: dict[int, list[str]] = {}
         links = (
             Initiative.tags.through.objects.filter(initiative_id__in=[row["pk"] for row in rows])
@@ -281,26 +285,6 @@ class InitiativeViewSet(
     def _paginated(self, queryset, serializer_class):
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(serializer_class(page, many=True).data)
-
-
-class KnownCount:
-    """A queryset whose length is known already, for the paginator: it slices the rows
-    and takes the count as given instead of asking the database."""
-
-    ordered = True
-
-    def __init__(self, queryset, count: int):
-        self.queryset = queryset
-        self.known = count
-
-    def count(self) -> int:
-        return self.known
-
-    def __len__(self) -> int:
-        return self.known
-
-    def __getitem__(self, key):
-        return self.queryset[key]
 
 
 @extend_schema_view(

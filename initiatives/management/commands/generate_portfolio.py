@@ -35,6 +35,7 @@ from gates.models import (
     Vote,
 )
 from gates.services import DEFAULT_GATE_WEEKS
+from initiatives.activity import portfolio_changed
 from initiatives.models import (
     Activity,
     BusinessCase,
@@ -208,6 +209,8 @@ class Command(BaseCommand):
         try:
             with transaction.atomic():
                 self.generate(initiatives, measurements, first_number)
+                # Rows written in bulk bypass the activity log: say the portfolio changed.
+                portfolio_changed()
         finally:
             gc.enable()
 
