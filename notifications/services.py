@@ -19,6 +19,7 @@ from celery.exceptions import Retry
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.db import transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -564,9 +565,17 @@ def notifications_send_batch(*, notification_ids: list[int]) -> dict[str, int]:
                     counts["retry_later"] += 1
         finally:
             connection.close()
-        Notification.objects.bulk_update(
-            batch, ["attempts", "last_error", "state", "sent_at", "enqueued_at"]
+        # Most of a batch ends the same way: sent now, with no error. Those rows take one
+        # UPDATE; bulk_update's CASE per row and column cost more to plan than to run.
+        sent = [n.pk for n in batch if n.state == Notification.State.SENT]
+        Notification.objects.filter(pk__in=sent).update(
+            state=Notification.State.SENT, sent_at=now, last_error="", attempts=F("attempts") + 1
         )
+        others = [n for n in batch if n.state != Notification.State.SENT]
+        if others:
+            Notification.objects.bulk_update(
+                others, ["attempts", "last_error", "state", "sent_at", "enqueued_at"]
+            )
     return counts
 
 
