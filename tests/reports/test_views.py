@@ -347,7 +347,7 @@ def test_exports_stream_in_pieces_with_the_same_rows(
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_export_rows_come_from_a_cursor_that_streams(client, portfolio, admin_user, monkeypatch):
     """Outside a transaction Django declares the cursor WITH HOLD, and PostgreSQL then
     computes the whole result before the first row: the export must read inside one."""
