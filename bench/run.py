@@ -814,17 +814,18 @@ def main() -> None:
     finally:
         for server in servers:
             server.stop()
-    if "reminders" not in skip:
-        data["reminders"] = [run_reminders(url, label, smtp_port) for label, url in urls.items()]
+    save()
     if "ingest" not in skip:
         source = servers[-1].url if args.huge_measurements else next(iter(urls.values()))
         data["ingest"] = run_ingest(source, ingest_port, args.ingest_seconds, args.ingest_clients)
-    text = report(data)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    output = RESULTS / f"{args.label}.md"
-    output.write_text(text)
-    output.with_suffix(".json").write_text(json.dumps(data, indent=1, default=str))
-    print(text)
+        save()
+    if "reminders" not in skip:
+        data["reminders"] = []
+        for label, url in urls.items():
+            data["reminders"].append(run_reminders(url, label, smtp_port))
+            save()
+    save()
+    print(report(data))
     _log(f"Written to {output.relative_to(ROOT)}")
 
 
