@@ -86,11 +86,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # No JIT compilation for the app's queries. The planner costs a statement by the
-    # rows it might read, so a board query that ranks 23,000 initiatives to show 80
-    # crossed jit_above_cost and spent 5.1 s compiling for 0.3 s of work at 50,000
-    # initiatives (bench/results/explain/board-default-bench16_50k.txt: 5,446 ms with
-    # JIT, 344 ms without). The app runs short statements; JIT pays only for long scans.
+    # No JIT compilation for the app's queries. The planner costs a statement by the rows
+    # it might read, not the rows it will: the query for the board's 80 shown cards,
+    # planned without statistics as after a bulk load, crossed jit_above_cost and took
+    # 3,947 ms with JIT against 8.6 ms without at 50,000 initiatives
+    # (bench/results/explain/board-default-bench16_50k_nostats.txt, statement 22); with
+    # statistics, the old board query spent 2.5 s of 2.7 s compiling. The app runs short
+    # statements; JIT pays only for long scans, which the app does not make per request.
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
