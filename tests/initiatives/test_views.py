@@ -234,7 +234,7 @@ def _board_queries(client, django_assert_num_queries, user, expected):
 BOARD_QUERIES = 9
 
 
-@pytest.mark.parametrize("count", [10, 200])
+@pytest.mark.parametrize("count", [10, pytest.param(200, marks=pytest.mark.slow)])
 def test_board_query_count_does_not_grow_with_the_portfolio(
     client, django_assert_num_queries, executive, owner, count
 ):
@@ -370,7 +370,7 @@ def test_composition_gap_is_shown(client, owner, member, initiative):
 DETAIL_QUERIES = 17
 
 
-@pytest.mark.parametrize("scale", [1, 20])
+@pytest.mark.parametrize("scale", [1, pytest.param(20, marks=pytest.mark.slow)])
 def test_initiative_page_query_count_is_constant(
     client, django_assert_num_queries, owner, executive, team, member, initiative, gate, scale
 ):
