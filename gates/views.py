@@ -10,7 +10,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.htmx import apply_service_errors, template_for
+from core.htmx import (
+    apply_service_errors,
+    is_partial_request,
+    render_page_or_partial,
+    vary_on_htmx,
+)
 from gates.forms import ChecklistItemForm, GatekeeperForm, GateRuleForm, VoteForm
 from gates.models import ChecklistItem, Gate, GateDecision
 from gates.selectors import gates_awaiting
@@ -113,14 +118,14 @@ def item_update(request, pk: int):
             item = _get_item(request.user, item.pk)
             form = None
             extra["saved"] = True
-            if not request.htmx:
+            if not is_partial_request(request):
                 messages.success(request, "Checklist item saved.")
-                return redirect(f"{item.gate.initiative.get_absolute_url()}#item-{item.pk}")
+                return vary_on_htmx(
+                    redirect(f"{item.gate.initiative.get_absolute_url()}#item-{item.pk}")
+                )
     context = _item_context(request.user, item, form, **extra)
-    if request.htmx:
-        # The item, and the readiness bar out of band.
-        return render(request, f"{ITEM_TEMPLATE}#item-response", context)
-    return render(request, ITEM_TEMPLATE, context)
+    # A partial request gets the item and, out of band, the readiness bar.
+    return render_page_or_partial(request, ITEM_TEMPLATE, "item-response", context)
 
 
 @login_required
@@ -220,7 +225,7 @@ def awaiting(request):
     """Gates in review that wait for the current user's vote."""
     gates = list(gates_awaiting(request.user))
     template = "gates/awaiting.html"
-    return render(request, template_for(request, template, "awaiting-list"), {"gates": gates})
+    return render_page_or_partial(request, template, "awaiting-list", {"gates": gates})
 
 
 @login_required

@@ -7,7 +7,12 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.htmx import apply_service_errors, template_for
+from core.htmx import (
+    apply_service_errors,
+    is_partial_request,
+    render_page_or_partial,
+    vary_on_htmx,
+)
 from core.web import positive_int
 from gates import selectors as gate_selectors
 from gates.services import (
@@ -94,14 +99,13 @@ def board(request):
     stages = list(filters.framework.stages.order_by("order")) if filters.framework else []
     shown_stage = next((stage for stage in stages if stage.key == request.GET.get("show")), None)
     template = "initiatives/board.html"
-    htmx = request.htmx
-    if shown_stage is not None and htmx and not htmx.history_restore_request:
+    if shown_stage is not None and is_partial_request(request):
         # "Show more" appends one page of one column.
         cards, has_more = gate_selectors.column_page(
             user=request.user, filters=filters, stage=shown_stage, page=page, page_size=page_size
         )
         context = {"stage": shown_stage, "cards": cards, "has_more": has_more, "page": page}
-        return render(request, f"{template}#column-page", context)
+        return vary_on_htmx(render(request, f"{template}#column-page", context))
     columns = gate_selectors.board_columns(
         user=request.user,
         filters=filters,
@@ -119,7 +123,7 @@ def board(request):
         "page_size": page_size,
         "can_create": can(request.user, Action.CREATE),
     }
-    return render(request, template_for(request, template, "board"), context)
+    return render_page_or_partial(request, template, "board", context)
 
 
 # --- The initiative page ------------------------------------------------------------------
@@ -148,7 +152,7 @@ def initiative_activity(request, key):
         "activity_page": page,
     }
     template = "initiatives/activity.html"
-    return render(request, template_for(request, template, "activity-page"), context)
+    return render_page_or_partial(request, template, "activity-page", context)
 
 
 # --- Creating and editing -------------------------------------------------------------------
