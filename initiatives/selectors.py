@@ -77,16 +77,16 @@ def board_frameworks(user) -> list[Framework]:
 # --- The initiative page ----------------------------------------------------------------
 
 
-def initiative_for_page(user, key: str) -> Initiative | None:
-    """The initiative with everything the page shows alongside it, or None when not visible."""
-    return (
-        Initiative.objects.visible_to(user)
-        .select_related(
-            "team", "owner", "sponsor", "framework", "stage__framework", "business_case"
-        )
-        .prefetch_related("tags", "memberships__user")
-        .filter(key=key)
-        .first()
+def initiatives_for_page() -> QuerySet[Initiative]:
+    """Initiatives with everything the initiative page shows alongside them.
+
+    Who may see one is the policy's answer: fetch through `initiatives.policy.get_for_user`.
+    The memberships are prefetched, so the policy reads them from here.
+    """
+    return Initiative.objects.select_related(
+        "team", "owner", "sponsor", "framework", "stage__framework", "business_case"
+    ).prefetch_related(
+        "tags", Prefetch("memberships", queryset=Membership.objects.select_related("user"))
     )
 
 
