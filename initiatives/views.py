@@ -23,6 +23,7 @@ from gates.services import (
 )
 from initiatives import selectors
 from initiatives.exceptions import InvalidState, StaleEdit
+from initiatives.filters import InitiativeFilters
 from initiatives.forms import (
     ALL_STATUSES,
     BoardFilterForm,
@@ -72,14 +73,15 @@ def _board_filters(request):
             frameworks[0] if len(frameworks) == 1 else Framework.default()
         )
     status = form.value("status", Initiative.Status.ACTIVE)
-    filters = selectors.BoardFilters(
+    filters = InitiativeFilters(
         framework=framework,
         team=form.value("team"),
         owner=form.value("owner"),
         status="" if status == ALL_STATUSES else status,
         query=form.value("q").strip(),
-        overdue=bool(form.value("overdue", False)),
-        stalled=bool(form.value("stalled", False)),
+        # The board's checkboxes narrow to the flagged ones, or leave the flag alone.
+        overdue=True if form.value("overdue", False) else None,
+        stalled=True if form.value("stalled", False) else None,
     )
     return form, frameworks, filters
 

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from gates.models import ChecklistItem, Gate
-from initiatives.activity import activity_entry, activity_log_many
+from initiatives.activity import activity_log_many, field_changes_apply
 from initiatives.exceptions import InvalidState, StaleEdit
 from initiatives.services import initiative_touch
 
@@ -70,22 +70,9 @@ def checklist_item_update(
     if errors:
         raise ValidationError(errors)
 
-    entries = []
-    for field, value in new.items():
-        before = getattr(locked, field)
-        if before != value:
-            setattr(locked, field, value)
-            entries.append(
-                activity_entry(
-                    actor=actor,
-                    initiative=gate.initiative,
-                    verb="item.changed",
-                    obj=locked,
-                    field=field,
-                    before=before,
-                    after=value,
-                )
-            )
+    entries = field_changes_apply(
+        locked, new, actor=actor, initiative=gate.initiative, verb="item.changed"
+    )
     if not entries:
         return locked
     locked.version += 1

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from core.events import Event, publish_on_commit
 from gates.models import (
+    ADVANCING,
     ChecklistItem,
     Decision,
     Gate,
@@ -113,7 +114,7 @@ _SEVERITY = [Decision.STOP, Decision.HOLD, Decision.RECYCLE]
 
 def combine_votes(decisions: list[str]) -> str:
     """The decision of a unanimous-rule gate from its votes."""
-    against = [d for d in decisions if d not in (Decision.GO, Decision.CONDITIONAL_GO)]
+    against = [d for d in decisions if d not in ADVANCING]
     if against:
         return next(d for d in _SEVERITY if d in against)
     if Decision.CONDITIONAL_GO in decisions:
@@ -163,7 +164,7 @@ def gate_vote(
             "override with a written justification, or decide conditional go."
         )
     following = gate.stage.next_stage()
-    if decision in (Decision.GO, Decision.CONDITIONAL_GO) and following is None:
+    if decision in ADVANCING and following is None:
         errors["decision"] = "This is the last stage; there is nothing to advance to."
     if (
         decision == Decision.CONDITIONAL_GO
@@ -342,7 +343,7 @@ def _gate_decide(
             "rationale": rationale,
         },
     )
-    if decision in (Decision.GO, Decision.CONDITIONAL_GO):
+    if decision in ADVANCING:
         _advance(
             initiative=initiative,
             gate=gate,

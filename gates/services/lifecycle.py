@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from gates.models import ChecklistItem, Decision, Gate, Gatekeeper, StageTransition
 from gates.services.production_bar import items_follow_targets
-from initiatives.activity import activity_entry, activity_log, activity_log_many
+from initiatives.activity import activity_log, activity_log_many, field_changes_apply
 from initiatives.exceptions import InvalidState, StaleEdit
 from initiatives.models import (
     BusinessCase,
@@ -193,21 +193,9 @@ def initiative_update(
             owner=fields.get("owner", locked.owner), sponsor=fields.get("sponsor", locked.sponsor)
         )
     previous_sponsor_id = locked.sponsor_id
-    entries = []
-    for name, value in fields.items():
-        before = getattr(locked, name)
-        if before != value:
-            setattr(locked, name, value)
-            entries.append(
-                activity_entry(
-                    actor=actor,
-                    initiative=locked,
-                    verb="initiative.changed",
-                    field=name,
-                    before=before,
-                    after=value,
-                )
-            )
+    entries = field_changes_apply(
+        locked, fields, actor=actor, initiative=locked, verb="initiative.changed"
+    )
     if tags is not None:
         _set_tags(locked, tags)
     if entries or tags is not None:
