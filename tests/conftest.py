@@ -21,7 +21,6 @@ from tests.factories import (
     UserFactory,
 )
 
-
 # Kinds of test that are slow by nature; `make test-fast` (-m "not slow") leaves them out.
 SLOW_MARKERS = {"browser", "celery_worker"}
 
