@@ -44,7 +44,7 @@ def cached_count(user, queryset, params) -> int:
     changes (every change writes the activity log, which moves the version on).
     """
     from initiatives.activity import portfolio_version
-    from initiatives.policy import reads_everything
+    from teams.policy import reads_everything
 
     if not reads_everything(user):
         return queryset.count()

@@ -1,154 +1,24 @@
-"""Read paths of the portfolio board and the initiative page, shaped for a constant query count.
+"""Reads of initiatives, shaped for a constant query count: the board's filters and frameworks,
+the initiative page's own parts (targets, activity), and the initiatives and allocations that
+the teams and people pages show.
 
-The board and the initiative page compose initiatives with their gates, so this
-module reads `gates.models` (the page is where the two apps meet).
+What puts initiatives and their gates together (board cards, the gate part of the page) is
+in `gates.selectors`: gates know initiatives, not the reverse.
 """
 
 from __future__ import annotations
 
-import datetime
-from dataclasses import dataclass, field
-
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import (
-    Case,
-    Count,
-    Exists,
-    F,
-    IntegerField,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Value,
-    When,
-    Window,
-)
-from django.db.models.functions import Coalesce, RowNumber
-from django.utils import timezone
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 
-from gates.models import ChecklistItem, Gate, GateDecision, StageTransition
-from initiatives.models import Activity, Framework, Initiative, Measurement, Stage, Target
-from initiatives.policy import reads_everything
+from initiatives.models import Activity, Framework, Initiative, Measurement, Membership, Target
+from teams.models import Team, TeamMembership
+from teams.policy import reads_everything
 
 SPARKLINE_POINTS = 12
 ACTIVITY_PAGE_SIZE = 15
-BOARD_STATUSES = [choice for choice in Initiative.Status]
-
-
-def count_of(queryset: QuerySet, group_field: str, only: Q | None = None) -> Coalesce:
-    """A correlated COUNT subquery, 0 when nothing matches; `only` narrows what is counted.
-
-    `only` goes into the aggregate's FILTER, not the WHERE clause: the subquery is then
-    always found through the correlation's own index. As a WHERE condition, a database
-    without statistics yet took `state IN (done, not_applicable)` for selective and read
-    every checklist item through the (target, state) index, once per card: 73 s for 80
-    cards at 50,000 initiatives; now 8.6 ms (bench/results/explain/board-*_nostats.txt).
-    """
-    counted = (
-        queryset.order_by()
-        .values(group_field)
-        .annotate(total=Count("pk", filter=only))
-        .values("total")[:1]
-    )
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-
-
-def with_board_flags(queryset: QuerySet[Initiative], today: datetime.date):
-    """The overdue and stalled flags the board orders by: the initiative's own columns only."""
-    active = Q(status=Initiative.Status.ACTIVE)
-    return queryset.annotate(
-        overdue_flag=Case(
-            When(active & Q(gate_due_on__lt=today), then=Value(1)),
-            default=Value(0),
-            output_field=IntegerField(),
-        ),
-        stalled_flag=Case(
-            When(active & Q(stalls_on__lt=today), then=Value(1)),
-            default=Value(0),
-            output_field=IntegerField(),
-        ),
-    )
-
-
-def with_board_annotations(queryset: QuerySet[Initiative], today: datetime.date):
-    """State and readiness of the current gate, production-bar counts, overdue/stalled flags."""
-    current_items = ChecklistItem.objects.filter(
-        gate__initiative=OuterRef("pk"), gate__stage=OuterRef("stage"), required=True
-    )
-    targets = Target.objects.filter(initiative=OuterRef("pk"))
-    current_gate = Gate.objects.filter(initiative=OuterRef("pk"), stage=OuterRef("stage"))
-    return with_board_flags(queryset, today).annotate(
-        gate_state=Subquery(current_gate.values("state")[:1]),
-        required_total=count_of(current_items, "gate__initiative"),
-        required_cleared=count_of(
-            current_items, "gate__initiative", Q(state__in=["done", "not_applicable"])
-        ),
-        targets_met=count_of(targets, "initiative", Q(status=Target.Status.MET)),
-        targets_missed=count_of(targets, "initiative", Q(status=Target.Status.MISSED)),
-        targets_no_data=count_of(targets, "initiative", Q(status=Target.Status.NO_DATA)),
-    )
-
-
-# Overdue first, then stalled, then the longest in stage.
-BOARD_ORDER = [F("overdue_flag").desc(), F("stalled_flag").desc(), "stage_entered_on", "key"]
-
-
-def _board_position(card: Initiative) -> tuple:
-    """BOARD_ORDER in Python, for cards fetched by id."""
-    return (-card.overdue_flag, -card.stalled_flag, card.stage_entered_on, card.key)
-
-
-@dataclass
-class BoardFilters:
-    framework: Framework | None = None
-    team: str = ""
-    owner: str = ""
-    status: str = Initiative.Status.ACTIVE
-    query: str = ""
-    overdue: bool = False
-    stalled: bool = False
-
-    def apply(self, queryset: QuerySet[Initiative], today: datetime.date):
-        if self.framework is not None:
-            queryset = queryset.filter(framework=self.framework)
-        if self.team:
-            queryset = queryset.filter(team__slug=self.team)
-        if self.owner:
-            queryset = queryset.filter(owner__username=self.owner)
-        if self.status:
-            queryset = queryset.filter(status=self.status)
-        if self.query:
-            queryset = queryset.filter(Q(key__icontains=self.query) | Q(name__icontains=self.query))
-        if self.overdue:
-            queryset = queryset.overdue(today)
-        if self.stalled:
-            queryset = queryset.stalled(today)
-        return queryset
-
-    @property
-    def is_narrowed(self) -> bool:
-        """True when anything beyond the default (framework, active) narrows the board."""
-        return bool(
-            self.team
-            or self.owner
-            or self.query
-            or self.overdue
-            or self.stalled
-            or self.status != Initiative.Status.ACTIVE
-        )
-
-
-@dataclass
-class Column:
-    stage: Stage
-    total: int = 0
-    cards: list[Initiative] = field(default_factory=list)
-    next_page: int = 2
-
-    @property
-    def has_more(self) -> bool:
-        return len(self.cards) < self.total
 
 
 def _having_visible_initiatives(queryset: QuerySet, user, field: str) -> QuerySet:
@@ -169,195 +39,32 @@ def board_frameworks(user) -> list[Framework]:
     return list(_having_visible_initiatives(Framework.objects.all(), user, "framework"))
 
 
-def board_teams(user) -> QuerySet:
-    from teams.models import Team
-
+def board_teams(user) -> QuerySet[Team]:
+    """Teams with initiatives the user can see, for the board's filter."""
     return _having_visible_initiatives(Team.objects.all(), user, "team").order_by("name")
 
 
 def board_owners(user) -> QuerySet:
-    from django.contrib.auth import get_user_model
-
+    """People who own initiatives the user can see, for the board's filter."""
     people = get_user_model().objects.all()
     return _having_visible_initiatives(people, user, "owner").order_by(
         "first_name", "last_name", "username"
     )
 
 
-def board_columns(
-    *,
-    user,
-    filters: BoardFilters,
-    stages: list[Stage],
-    page_size: int,
-    expanded_stage: Stage | None = None,
-    expanded_pages: int = 1,
-    today: datetime.date | None = None,
-) -> list[Column]:
-    """One column per stage: its total and its first page of cards.
-
-    The cards are chosen first, by a ranking over the initiatives' own columns only
-    (_board_ranking); the per-card figures (readiness, production bar) are then computed
-    for those cards alone. Computing them inside the ranking made PostgreSQL cost (and
-    JIT compile) five subqueries for every initiative of the framework, although only
-    the shown cards ever ran them (bench/results/explain/board-default-*.txt).
-    """
-    today = today or timezone.localdate()
-    expanded = (expanded_stage.pk if expanded_stage else None, expanded_pages)
-    totals, shown = _board_ranking(user, filters, today, page_size, expanded)
-    columns = [
-        Column(
-            stage=stage,
-            total=totals.get(stage.pk, 0),
-            next_page=expanded_pages + 1 if stage == expanded_stage else 2,
-        )
-        for stage in stages
-    ]
-    if not shown:
-        return columns
-    position = {pk: index for index, pk in enumerate(shown)}
-    cards = with_board_annotations(
-        Initiative.objects.filter(pk__in=shown).order_by(), today
-    ).select_related("team", "owner")
-    by_stage = {column.stage.pk: column for column in columns}
-    for card in sorted(cards, key=lambda card: position[card.pk]):
-        column = by_stage.get(card.stage_id)
-        if column is not None:
-            card.stage = column.stage  # the column's stage: no query for max_weeks
-            column.cards.append(card)
-    return columns
-
-
-# A safety net only: every change to the portfolio invalidates the ranking at once.
-BOARD_CACHE_SECONDS = 15 * 60
-
-
-def _board_ranking(user, filters, today, page_size, expanded) -> tuple[dict, list[int]]:
-    """Each column's total and the ids of its shown cards, in board order.
-
-    Both read every initiative that passes the filters: the order puts overdue cards
-    first, and "overdue" depends on today, so no index can hand out the top of a column
-    (bench/results/explain/board-*.txt). For readers of everything the result is kept per
-    version of the portfolio (bumped whenever a change commits, through the activity log)
-    and per day, so between changes a board costs the shown cards only. Others see a part
-    of the portfolio small enough to rank live.
-    """
-    if not reads_everything(user):
-        return _rank_board(user, filters, today, page_size, expanded)
-    from initiatives.activity import portfolio_version
-
-    framework = filters.framework.pk if filters.framework else ""
-    key = "board:" + ":".join(
-        str(part)
-        for part in (
-            portfolio_version(),
-            today,
-            framework,
-            filters.team,
-            filters.owner,
-            filters.status,
-            filters.query,
-            filters.overdue,
-            filters.stalled,
-            page_size,
-            *expanded,
-        )
-    )
-    cached = cache.get(key)
-    if cached is None:
-        cached = _rank_board(user, filters, today, page_size, expanded)
-        cache.set(key, cached, BOARD_CACHE_SECONDS)
-    return cached
-
-
-def _rank_board(user, filters, today, page_size, expanded) -> tuple[dict, list[int]]:
-    base = filters.apply(Initiative.objects.visible_to(user), today)
-    totals = dict(
-        base.order_by().values("stage").annotate(total=Count("pk")).values_list("stage", "total")
-    )
-    if not any(totals.values()):
-        return totals, []
-    expanded_stage, expanded_pages = expanded
-    ranked = with_board_flags(base, today).annotate(
-        position=Window(RowNumber(), partition_by=[F("stage")], order_by=BOARD_ORDER)
-    )
-    limit = Q(position__lte=page_size)
-    if expanded_stage is not None:
-        limit |= Q(stage=expanded_stage, position__lte=page_size * expanded_pages)
-    rows = ranked.filter(limit).values_list("pk", "stage", "position")
-    return totals, [pk for pk, _, _ in sorted(rows, key=lambda row: (row[1], row[2]))]
-
-
-def column_page(
-    *,
-    user,
-    filters: BoardFilters,
-    stage: Stage,
-    page: int,
-    page_size: int,
-    today: datetime.date | None = None,
-) -> tuple[list[Initiative], bool]:
-    """One further page of a column, and whether there is another after it. One query: the
-    page's ids by the board's order (a subquery), the figures for those cards only."""
-    today = today or timezone.localdate()
-    ordered = (
-        with_board_flags(filters.apply(Initiative.objects.visible_to(user), today), today)
-        .filter(stage=stage)
-        .order_by(*BOARD_ORDER)
-    )
-    start = (page - 1) * page_size
-    ids = ordered.values("pk")[start : start + page_size + 1]
-    cards = sorted(
-        with_board_annotations(Initiative.objects.filter(pk__in=ids), today).select_related(
-            "team", "owner"
-        ),
-        key=_board_position,
-    )
-    for card in cards:
-        card.stage = stage
-    return cards[:page_size], len(cards) > page_size
-
-
 # --- The initiative page ----------------------------------------------------------------
 
 
-def initiative_for_page(user, key: str) -> Initiative | None:
-    """The initiative with everything the page shows alongside it, or None when not visible."""
-    return (
-        Initiative.objects.visible_to(user)
-        .select_related(
-            "team", "owner", "sponsor", "framework", "stage__framework", "business_case"
-        )
-        .prefetch_related("tags", "memberships__user")
-        .filter(key=key)
-        .first()
-    )
+def initiatives_for_page() -> QuerySet[Initiative]:
+    """Initiatives with everything the initiative page shows alongside them.
 
-
-def current_gate(initiative: Initiative) -> Gate | None:
-    """The gate of the current stage, with items, gatekeepers and readiness counts."""
-    return (
-        Gate.objects.filter(initiative=initiative, stage_id=initiative.stage_id)
-        .select_related("decided_by", "review_requested_by", "stage")
-        .prefetch_related("items__updated_by", "gatekeepers__user")
-        .first()
-    )
-
-
-def stage_timeline(initiative: Initiative) -> list[StageTransition]:
-    return list(
-        StageTransition.objects.filter(initiative=initiative)
-        .select_related("from_stage", "to_stage", "decided_by")
-        .order_by("transitioned_at", "pk")
-    )
-
-
-def gate_decisions(initiative: Initiative) -> list[GateDecision]:
-    """Every decision ever taken on the initiative's gates, newest first."""
-    return list(
-        GateDecision.objects.filter(gate__initiative=initiative)
-        .select_related("gate__stage", "decided_by")
-        .order_by("-decided_at", "-pk")
+    Who may see one is the policy's answer: fetch through `initiatives.policy.get_for_user`.
+    The memberships are prefetched, so the policy reads them from here.
+    """
+    return Initiative.objects.select_related(
+        "team", "owner", "sponsor", "framework", "stage__framework", "business_case"
+    ).prefetch_related(
+        "tags", Prefetch("memberships", queryset=Membership.objects.select_related("user"))
     )
 
 
@@ -415,11 +122,120 @@ def activity_page(initiative: Initiative, page: int, page_size: int = ACTIVITY_P
     return rows[:page_size], len(rows) > page_size
 
 
-def gates_awaiting(user) -> QuerySet[Gate]:
-    """Gates in review waiting for this user's vote, with readiness, oldest request first."""
-    return (
-        Gate.objects.awaiting_vote_from(user)
-        .with_readiness()
-        .select_related("initiative__team", "initiative__owner", "stage")
-        .order_by("review_requested_at", "pk")
+# --- Teams and people pages -----------------------------------------------------------------
+
+# Allocations count while the work goes on: stopped and completed initiatives free people.
+ALLOCATING_STATUSES = [Initiative.Status.ACTIVE, Initiative.Status.ON_HOLD]
+FULL_ALLOCATION = 100
+PEOPLE_PAGE_SIZE = 25
+# A safety net only: every change to the portfolio invalidates the page at once.
+PEOPLE_CACHE_SECONDS = 15 * 60
+# Allocations listed per person; the rest is a count. Someone on thousands of
+# initiatives would otherwise make one row of the page load thousands of rows.
+ALLOCATIONS_SHOWN = 8
+
+
+def teams_visible_to(user) -> QuerySet[Team]:
+    """Teams the user belongs to or whose initiatives they can read (all for readers-of-all).
+
+    The teams pages and the teams API both list these, so a page never shows what the API
+    hides.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return Team.objects.none()
+    if reads_everything(user):
+        return Team.objects.all()
+    return Team.objects.filter(
+        Q(pk__in=TeamMembership.objects.filter(user=user).values("team_id"))
+        | Q(pk__in=Initiative.objects.visible_to(user).values("team_id"))
     )
+
+
+def team_initiatives(user, team: Team) -> list[Initiative]:
+    """The team's initiatives that the user may read, with stage and status."""
+    return list(
+        Initiative.objects.visible_to(user)
+        .filter(team=team)
+        .select_related("stage", "owner")
+        .order_by("key")
+    )
+
+
+def allocating_memberships(viewer) -> QuerySet[Membership]:
+    """Memberships of active and on-hold initiatives the viewer may read."""
+    return Membership.objects.filter(
+        initiative__in=Initiative.objects.visible_to(viewer)
+        .filter(status__in=ALLOCATING_STATUSES)
+        .values("pk")
+    )
+
+
+def people_allocations(viewer, *, over_only: bool = False) -> QuerySet:
+    """People with allocations the viewer can see, each with `total_allocation` summed in SQL.
+
+    Each person carries `allocations`, their largest ALLOCATIONS_SHOWN memberships, and
+    `allocation_count`, how many there are, so a page of people costs three queries
+    (count, page, allocations) and reads a bounded number of memberships per person.
+    """
+    memberships = allocating_memberships(viewer)
+    people = (
+        get_user_model()
+        .objects.filter(pk__in=memberships.values("user_id"))
+        .annotate(
+            total_allocation=Sum(
+                "initiative_memberships__allocation_percent",
+                filter=Q(initiative_memberships__in=memberships.values("pk")),
+            ),
+            allocation_count=Count(
+                "initiative_memberships",
+                filter=Q(initiative_memberships__in=memberships.values("pk")),
+            ),
+        )
+        .prefetch_related(
+            Prefetch(
+                "initiative_memberships",
+                queryset=memberships.select_related("initiative").order_by(
+                    "-allocation_percent", "initiative__key"
+                )[:ALLOCATIONS_SHOWN],
+                to_attr="allocations",
+            )
+        )
+        .order_by("-total_allocation", "first_name", "last_name", "username")
+    )
+    if over_only:
+        people = people.filter(total_allocation__gt=FULL_ALLOCATION)
+    return people
+
+
+def people_page(viewer, *, over_only: bool, number) -> Page:
+    """One page of people_allocations, kept per portfolio version for readers of everything.
+
+    Ordering people by their total allocation sums every membership of every active
+    initiative (150,000 at 50,000 initiatives): the cost grows with the portfolio however
+    the query is written. Readers of everything share one copy per page until the
+    portfolio next changes (a membership or a status change writes the activity log,
+    which bumps the version); others see a part small enough to sum live.
+    """
+
+    def compute() -> tuple[int, int, list]:
+        paginator = Paginator(people_allocations(viewer, over_only=over_only), PEOPLE_PAGE_SIZE)
+        page = paginator.get_page(number)
+        return page.number, paginator.count, list(page.object_list)
+
+    try:
+        number = min(max(int(number), 1), 100_000)
+    except (TypeError, ValueError):
+        number = 1
+    if reads_everything(viewer):
+        from initiatives.activity import portfolio_version  # activity imports the models
+
+        key = f"people:{portfolio_version()}:{int(over_only)}:{number}"
+        found = cache.get(key)
+        if found is None:
+            found = compute()
+            cache.set(key, found, PEOPLE_CACHE_SECONDS)
+    else:
+        found = compute()
+    page_number, count, rows = found
+    # The count is known: a paginator over a range of that length asks no database.
+    return Page(rows, page_number, Paginator(range(count), PEOPLE_PAGE_SIZE))

@@ -21,11 +21,18 @@ from apiauth.errors import PreconditionFailed
 from apiauth.etags import etag_for, expected_version
 from apiauth.idempotency import idempotent
 from apiauth.pagination import KnownCount, cached_count
-from gates.models import Decision, Gate
-from gates.services import MeasurementInput, initiative_start, measurements_record, target_create
+from gates.models import Gate
+from gates.services import (
+    MeasurementInput,
+    initiative_start,
+    initiative_update,
+    measurements_record,
+    target_create,
+)
 from initiatives import services
 from initiatives.api import serializers as s
 from initiatives.exceptions import StaleEdit
+from initiatives.filters import InitiativeFilters
 from initiatives.models import (
     Activity,
     BusinessCase,
@@ -111,33 +118,11 @@ class InitiativeViewSet(
 
     def filter_queryset(self, queryset):
         if self.action == "list":
-            queryset = self._filter(
-                queryset, query_params(self.request, s.InitiativeFilterSerializer)
-            )
+            params = query_params(self.request, s.InitiativeFilterSerializer)
+            # Any status unless one is asked for (the board shows the active ones).
+            filters = InitiativeFilters(**{"status": "", **params})
+            queryset = filters.apply(queryset, timezone.localdate())
         return super().filter_queryset(queryset)
-
-    @staticmethod
-    def _filter(queryset, params: dict):
-        today = timezone.localdate()
-        if "framework" in params:
-            queryset = queryset.filter(framework__slug=params["framework"])
-        if "team" in params:
-            queryset = queryset.filter(team__slug=params["team"])
-        if "stage" in params:
-            queryset = queryset.filter(stage__key=params["stage"])
-        if "status" in params:
-            queryset = queryset.filter(status=params["status"])
-        if "owner" in params:
-            queryset = queryset.filter(owner__username=params["owner"])
-        if params.get("overdue") is not None:
-            overdue = Q(gate_due_on__lt=today, status=Initiative.Status.ACTIVE)
-            queryset = queryset.filter(overdue) if params["overdue"] else queryset.exclude(overdue)
-        if params.get("stalled") is not None:
-            stalled = Q(stalls_on__lt=today, status=Initiative.Status.ACTIVE)
-            queryset = queryset.filter(stalled) if params["stalled"] else queryset.exclude(stalled)
-        if "updated_since" in params:
-            queryset = queryset.filter(updated_at__gte=params["updated_since"])
-        return queryset
 
     def retrieve(self, request, *args, **kwargs):
         initiative = self.get_object()
@@ -174,7 +159,7 @@ class InitiativeViewSet(
         version = expected_version(request, initiative)
         data = self._validated(s.InitiativeUpdateSerializer, partial=kwargs.get("partial", False))
         try:
-            services.initiative_update(
+            initiative_update(
                 initiative=initiative, actor=request.user, expected_version=version, **data
             )
         except StaleEdit:
@@ -270,11 +255,10 @@ class InitiativeViewSet(
             .first()
         )
         decided = gate is not None and gate.state == Gate.State.DECIDED
-        cleared = decided and gate.decision in (Decision.GO, Decision.CONDITIONAL_GO)
         body = {
             "initiative": initiative.key,
             "stage": stage_key,
-            "cleared": bool(cleared),
+            "cleared": decided and gate.is_cleared,
             "decision": gate.decision if decided else None,
             "decided_by": gate.decided_by.get_username() if decided and gate.decided_by else None,
             "decided_at": gate.decided_at if decided else None,
@@ -449,11 +433,10 @@ class PortfolioViewSet(viewsets.GenericViewSet):
     def summary(self, request):
         today = timezone.localdate()
         initiatives = Initiative.objects.visible_to(request.user)
-        active = Q(status=Initiative.Status.ACTIVE)
         flags = initiatives.aggregate(
             total=Count("pk"),
-            overdue=Count("pk", filter=active & Q(gate_due_on__lt=today)),
-            stalled=Count("pk", filter=active & Q(stalls_on__lt=today)),
+            overdue=Count("pk", filter=Initiative.overdue_q(today)),
+            stalled=Count("pk", filter=Initiative.stalled_q(today)),
         )
         by_stage = (
             initiatives.values("framework__slug", "stage__key", "stage__name", "stage__order")

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from gates.models import ChecklistItem, Decision, Gate, GateDecision, StageTransition, Vote
 from gates.services import initiative_start
+from initiatives.management.metric_profiles import PROFILES
 from initiatives.models import (
     BusinessCase,
     Framework,
@@ -98,6 +99,7 @@ def assert_denormalised_columns_match(initiatives) -> None:
 # --- seed_demo ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_seed_demo_creates_the_logins_and_a_portfolio_across_frameworks_stages_and_statuses(
     client,
 ):
@@ -150,6 +152,7 @@ def test_seed_demo_creates_the_logins_and_a_portfolio_across_frameworks_stages_a
     assert_denormalised_columns_match(initiatives)
 
 
+@pytest.mark.slow
 def test_seed_demo_run_twice_adds_nothing_and_the_second_run_resets_passwords(client):
     seed()
     counts = row_counts()
@@ -248,3 +251,8 @@ def test_generate_portfolio_feeds_take_the_measurements_beyond_ten_per_initiativ
     times = list(feed.measurements.order_by("-measured_at").values_list("measured_at", flat=True))
     assert times[0] - times[1] == datetime.timedelta(minutes=1)
     assert_denormalised_columns_match(Initiative.objects.all())
+
+
+def test_every_standard_metric_has_one_synthetic_profile_in_the_same_order():
+    # generate_portfolio samples metrics from this order with a seeded generator.
+    assert list(PROFILES) == list(Target.STANDARD_METRICS)

@@ -115,7 +115,7 @@ def test_people_view_is_paginated(client, viewer, initiative):
 def test_a_person_on_many_initiatives_lists_the_largest_allocations_and_the_count(
     client, viewer, team, django_assert_num_queries
 ):
-    from teams.selectors import ALLOCATIONS_SHOWN
+    from initiatives.selectors import ALLOCATIONS_SHOWN
 
     busy = UserFactory(username="busy", groups=["contributor"])
     for percent in range(1, ALLOCATIONS_SHOWN + 4):

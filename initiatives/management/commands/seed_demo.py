@@ -27,9 +27,16 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from gates.models import ChecklistItem, Decision, Gate, GateDecision, StageTransition, Vote
+from gates.models import (
+    ADVANCING,
+    ChecklistItem,
+    Decision,
+    Gate,
+    GateDecision,
+    StageTransition,
+    Vote,
+)
 from gates.services import (
-    DEFAULT_GATE_WEEKS,
     MeasurementInput,
     checklist_item_update,
     gate_request_review,
@@ -38,21 +45,22 @@ from gates.services import (
     gatekeeper_add,
     initiative_resume,
     initiative_start,
+    initiative_update,
     measurements_record,
     target_create,
 )
 from initiatives.activity import activity_log
+from initiatives.management.metric_profiles import PROFILES, capped
 from initiatives.models import (
     BusinessCaseRevision,
     Framework,
     Initiative,
     Measurement,
     Membership,
-    Stage,
     Target,
     stalls_on_for,
 )
-from initiatives.services import business_case_update, initiative_update, membership_add
+from initiatives.services import business_case_update, membership_add
 from teams.models import Team, TeamMembership
 from teams.roles import PortfolioRole, StageRole
 
@@ -144,19 +152,6 @@ OVERBOOKED = {"contrib": 30}
 
 # --- The production bar -------------------------------------------------------------------
 
-# How a metric's measurements move relative to its threshold: the value starts at
-# threshold * start and approaches threshold * end. Plus how many decimals to keep.
-PROFILES = {
-    "accuracy": (0.86, 1.035, 1),
-    "task_success_rate": (0.84, 1.045, 1),
-    "latency_p95_ms": (1.9, 0.72, 0),
-    "cost_per_task": (2.4, 0.7, 4),
-    "uptime": (0.992, 1.003, 2),
-    "drift_psi": (1.6, 0.55, 3),
-    "safety_incident_rate": (3.0, 0.4, 2),
-    "active_users": (0.1, 1.3, 0),
-}
-CEILINGS = {"accuracy": 99.9, "task_success_rate": 99.9, "uptime": 100.0}
 
 # The stage from which a metric is measured: quality on the bench from the first
 # stage, cost and task success once real users arrive, reliability in production.
@@ -1196,15 +1191,8 @@ PORTFOLIO = [
 ]
 
 
-ADVANCING = (Decision.GO, Decision.CONDITIONAL_GO)
-
-
 def _at(day: datetime.date, hour: int = 15) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour, 0)))
-
-
-def _gate_weeks(stage: Stage) -> int:
-    return stage.max_weeks if stage.max_weeks is not None else DEFAULT_GATE_WEEKS
 
 
 class Command(BaseCommand):
@@ -1445,7 +1433,8 @@ class Command(BaseCommand):
             from_stage = MEASURED_FROM[demo.framework].get(target.metric_key)
             if from_stage not in entered:
                 continue  # not measured yet: the target shows "no data"
-            start_factor, end_factor, digits = PROFILES[target.metric_key]
+            profile = PROFILES[target.metric_key]
+            start_factor, end_factor, digits = profile.start, profile.end, profile.digits
             if target.metric_key in demo.missed:
                 end_factor = (start_factor + 1) / 2  # levels off on the wrong side
             missed_factor = (start_factor + 1) / 2
@@ -1463,7 +1452,7 @@ class Command(BaseCommand):
                 elif not is_last:
                     factor += rng.uniform(-0.3, 0.3) * abs(end_factor - 1)
                 value = round(target.threshold * factor, digits)
-                value = min(value, CEILINGS.get(target.metric_key, value))
+                value = capped(target.metric_key, value)
                 rows.append(MeasurementInput(target=target, value=value, measured_at=measured_at))
         rows.sort(key=lambda row: row.measured_at)
         return rows
@@ -1542,7 +1531,7 @@ class Command(BaseCommand):
         }
         initiative_changes = {}
         if decision == Decision.RECYCLE:
-            due = at.date() + datetime.timedelta(weeks=_gate_weeks(gate.stage))
+            due = gate.stage.gate_due_on(at.date())
             gate_changes["due_on"] = initiative_changes["gate_due_on"] = due
         Gate.objects.filter(pk=gate.pk).update(**gate_changes)
 
@@ -1555,7 +1544,7 @@ class Command(BaseCommand):
             )
             opened = Gate.objects.pending().filter(initiative=initiative).first()
             if opened is not None:
-                due = at.date() + datetime.timedelta(weeks=_gate_weeks(stage))
+                due = stage.gate_due_on(at.date())
                 Gate.objects.filter(pk=opened.pk).update(opened_at=at, due_on=due)
                 ChecklistItem.objects.filter(gate=opened, is_condition=True).update(
                     condition_due_on=due
@@ -1567,7 +1556,7 @@ class Command(BaseCommand):
     def resume(self, initiative: Initiative, actor, day: datetime.date) -> None:
         initiative_resume(initiative=initiative, actor=actor)
         gate = Gate.objects.select_related("stage").pending().get(initiative=initiative)
-        due = day + datetime.timedelta(weeks=_gate_weeks(gate.stage))
+        due = gate.stage.gate_due_on(day)
         Gate.objects.filter(pk=gate.pk).update(due_on=due)
         Initiative.objects.filter(pk=initiative.pk).update(gate_due_on=due)
 
