@@ -25,6 +25,7 @@ from gates.models import (
     StageTransition,
     Vote,
 )
+from gates import snapshots
 from initiatives import events
 from initiatives.activity import activity_entry, activity_log, activity_log_many
 from initiatives.exceptions import AlreadyDecided, InvalidState, StaleEdit
@@ -754,7 +755,7 @@ def _gate_decide(
     open_required: list[ChecklistItem],
     following: Stage | None,
 ) -> None:
-    snapshot = decision_snapshot(gate, items)
+    snapshot = snapshots.contribute(gate=gate, items=items, snapshot=decision_snapshot(gate, items))
     now = timezone.now()
     try:
         with transaction.atomic():

@@ -12,6 +12,12 @@ Views, the API, admin actions and tasks all ask here. Rules:
   record measurements.
 - Gates are decided by their gatekeepers (the sponsor by default, plus the
   executives an admin adds); only the owner's side asks for a review.
+- Everybody who reads an initiative reads its comments and files. Everybody who
+  reads it may comment, except those whose only tie is the viewer role: owner,
+  sponsor, members, the team's people, executives and admins. Authors edit their
+  own comments (within the edit window); authors and admins delete them. Files
+  go on checklist items for those who edit the checklist; a file is deleted by
+  whoever uploaded it or edits the initiative.
 """
 
 from __future__ import annotations
@@ -35,6 +41,10 @@ class Action(StrEnum):
     MANAGE_GATEKEEPERS = "manage_gatekeepers"
     MANAGE_TEAM = "manage_team"
     VIEW_PORTFOLIO = "view_portfolio"
+    COMMENT = "comment"
+    EDIT_COMMENT = "edit_comment"
+    DELETE_COMMENT = "delete_comment"
+    DELETE_ATTACHMENT = "delete_attachment"
 
 
 READ_ALL_ROLES = {PortfolioRole.ADMIN, PortfolioRole.EXECUTIVE, PortfolioRole.VIEWER}
@@ -118,6 +128,9 @@ def can(user, action: Action | str, obj=None) -> bool:
         team_id = getattr(obj, "team_id", None) or obj.pk
         return _team_role(user, team_id) == TeamMembership.Role.LEAD
 
+    if action in (Action.EDIT_COMMENT, Action.DELETE_COMMENT, Action.DELETE_ATTACHMENT):
+        return _changes_own_contribution(user, action, obj)
+
     initiative, gate = _resolve(obj)
     if initiative is None:
         return False
@@ -129,6 +142,13 @@ def can(user, action: Action | str, obj=None) -> bool:
         return _edits(user, initiative) or _is_member(user, initiative)
     if action == Action.REQUEST_REVIEW:
         return _edits(user, initiative)
+    if action == Action.COMMENT:
+        return _reads(user, initiative) and (
+            bool(roles - {PortfolioRole.VIEWER})
+            or user.pk in (initiative.owner_id, initiative.sponsor_id)
+            or _team_role(user, initiative.team_id) is not None
+            or _is_member(user, initiative)
+        )
     if action == Action.MANAGE_GATEKEEPERS:
         return is_admin(user)
     if action == Action.VOTE:
@@ -136,6 +156,19 @@ def can(user, action: Action | str, obj=None) -> bool:
             return False
         return gate.gatekeepers.filter(user=user).exists()
     return False
+
+
+def _changes_own_contribution(user, action: Action, obj) -> bool:
+    """A comment's author edits it; authors and admins delete comments; files go with
+    their uploader or the initiative's editors. Nobody acts on what they cannot read."""
+    initiative = obj.initiative
+    if not _reads(user, initiative):
+        return False
+    if action == Action.EDIT_COMMENT:
+        return obj.author_id == user.pk
+    if action == Action.DELETE_COMMENT:
+        return obj.author_id == user.pk or is_admin(user)
+    return obj.uploaded_by_id == user.pk or _edits(user, initiative)
 
 
 def _resolve(obj):

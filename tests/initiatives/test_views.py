@@ -231,7 +231,8 @@ def _board_queries(client, django_assert_num_queries, user, expected):
 
 # session, user, the user's groups, frameworks, teams, owners, stages, the count per
 # stage and the cards of every column.
-BOARD_QUERIES = 9
+# ... and the comment counts of every card on the board, in one query.
+BOARD_QUERIES = 10
 
 
 @pytest.mark.parametrize("count", [10, 200])
@@ -366,8 +367,9 @@ def test_composition_gap_is_shown(client, owner, member, initiative):
 # session, user, groups; initiative (+ tags, memberships, their users); stages of the
 # framework, the next stage (composition gap); gate (+ items, their editors, gatekeepers,
 # their users); votes of the round; transitions; decisions; targets; measurements;
-# activity; the team-role lookup and the gatekeeper check of the policy.
-DETAIL_QUERIES = 21
+# activity; the team-role lookup and the gatekeeper check of the policy; the items'
+# comment counts and files, the discussion, and the viewer's watch choice.
+DETAIL_QUERIES = 25
 
 
 @pytest.mark.parametrize("scale", [1, 20])
