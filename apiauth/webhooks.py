@@ -17,7 +17,13 @@ from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
-EVENTS = ["gate.decided", "initiative.stage_changed", "gate.overdue", "target.missed"]
+EVENTS = [
+    "gate.decided",
+    "initiative.stage_changed",
+    "gate.overdue",
+    "target.missed",
+    "comment.created",
+]
 SIGNATURE_HEADER = "X-Tollgate-Signature"
 TIMEOUT_SECONDS = 5
 
@@ -52,6 +58,8 @@ def chat_text(event: str, payload: dict) -> str:
             f"{initiative}: {payload.get('metric_key')} = {payload.get('value')} misses "
             f"{payload.get('comparator')} {payload.get('threshold')}."
         )
+    if event == "comment.created":
+        return f"{initiative}: {payload.get('author_name')} commented on {payload.get('about')}."
     return f"{event}: {json.dumps(payload, default=str)}"
 
 

@@ -124,9 +124,7 @@ class Attachment(models.Model):
     chooses; the uploader's file name is only shown and offered on download.
     """
 
-    initiative = models.ForeignKey(
-        Initiative, on_delete=models.CASCADE, related_name="attachments"
-    )
+    initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="attachments")
     item = models.ForeignKey(
         ChecklistItem, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
     )

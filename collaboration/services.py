@@ -86,9 +86,7 @@ def _clean_body(body: str) -> str:
 
 
 def _render(body: str, people: list) -> str:
-    return markdown.render(
-        body, {person.get_username(): display_name(person) for person in people}
-    )
+    return markdown.render(body, {person.get_username(): display_name(person) for person in people})
 
 
 def _comment_payload(comment: Comment, *, mentioned_ids: list[int]) -> dict:

@@ -253,7 +253,9 @@ def comment_edit_view(request, pk: int):
         "refused": refused,
         "editable_until": comment_editable_until(comment),
     }
-    return render(request, "collaboration/comment_edit.html", context, status=400 if refused else 200)
+    return render(
+        request, "collaboration/comment_edit.html", context, status=400 if refused else 200
+    )
 
 
 @login_required

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from gates import snapshots
 from gates.models import (
     ChecklistItem,
     Decision,
@@ -25,7 +26,6 @@ from gates.models import (
     StageTransition,
     Vote,
 )
-from gates import snapshots
 from initiatives import events
 from initiatives.activity import activity_entry, activity_log, activity_log_many
 from initiatives.exceptions import AlreadyDecided, InvalidState, StaleEdit
@@ -209,6 +209,10 @@ def gatekeeper_add(*, gate: Gate, user, actor) -> Gatekeeper:
             verb="gate.gatekeeper_added",
             obj=gate,
             after=str(user),
+        )
+        _publish_on_commit(
+            "gate.gatekeeper_added",
+            {"initiative": gate.initiative.key, "gate": gate.pk, "user_id": user.pk},
         )
     return gatekeeper
 
@@ -514,6 +518,10 @@ def _items_follow_targets(targets: list[Target], *, actor) -> None:
         elif target.status == Target.Status.MISSED and item.state == ChecklistItem.State.DONE:
             item.state = ChecklistItem.State.OPEN
             item.note = f"Reopened: latest measurement {reading} misses the target."
+            _publish_on_commit(
+                "item.reopened",
+                {"initiative": initiative.key, "item": item.pk, "version": item.version + 1},
+            )
         else:
             continue
         item.version += 1
@@ -578,6 +586,24 @@ def gate_request_review(*, gate: Gate, actor) -> Gate:
         verb="gate.review_requested",
         obj=gate,
         after={"round": gate.review_round},
+    )
+    required = [item for item in gate.items.all() if item.required]
+    _publish_on_commit(
+        "gate.review_requested",
+        {
+            "initiative": gate.initiative.key,
+            "initiative_name": gate.initiative.name,
+            "gate": gate.pk,
+            "round": gate.review_round,
+            "requested_by": actor.get_username() if actor is not None else None,
+            "requested_by_name": (actor.get_full_name() or actor.get_username())
+            if actor is not None
+            else None,
+            "readiness": {
+                "cleared": sum(1 for item in required if item.is_cleared),
+                "required": len(required),
+            },
+        },
     )
     initiative_touch(gate.initiative_id)
     return gate
@@ -817,6 +843,7 @@ def _gate_decide(
             "stage": gate.stage.key,
             "stage_name": gate.stage.name,
             "decision": decision,
+            "decision_label": Decision(decision).label,
             "decided_by": actor.get_username() if actor is not None else None,
             "decided_at": now.isoformat(),
             "rationale": rationale,

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from initiatives import events
 from initiatives.activity import _jsonable, activity_entry, activity_log, activity_log_many
 from initiatives.exceptions import StaleEdit
 from initiatives.models import (
@@ -215,6 +216,14 @@ def membership_add(
         after=f"{user} as {stage_role} ({allocation_percent}%)",
     )
     initiative_touch(initiative.pk)
+    payload = {
+        "initiative": initiative.key,
+        "membership": membership.pk,
+        "user_id": user.pk,
+        "stage_role": stage_role,
+        "stage_role_label": membership.get_stage_role_display(),
+    }
+    transaction.on_commit(lambda: events.publish("initiative.member_added", payload), robust=True)
     return membership
 
 

@@ -41,3 +41,18 @@ def reminder_scan_task() -> dict:
 def weekly_digest_task() -> dict:
     result = services.digest_send()
     return {"created": result.created, "queued": len(result.to_send)}
+
+
+@shared_task(bind=True, max_retries=3, default_retry_delay=30)
+def notices_for_event_task(self, event: str, payload: dict) -> int:
+    """Insert an event's notices; running it again (a retry, a redelivery) adds nothing."""
+    from notifications.notices import notices_for_event
+
+    return len(notices_for_event(event=event, payload=payload))
+
+
+@shared_task
+def daily_summary_task() -> int:
+    from notifications.notices import daily_summary_send
+
+    return daily_summary_send()

@@ -47,7 +47,7 @@ def discussion_panel(context, initiative) -> str:
     html = render_discussion_panel(
         context["request"], initiative, gate=context.get("gate"), items=context.get("items")
     )
-    return mark_safe(html)  # noqa: S308
+    return mark_safe(html)
 
 
 @register.simple_tag

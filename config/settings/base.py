@@ -179,6 +179,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.weekly_digest_task",
         "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
     },
+    # Every day at 07:00: one email per person with the notices they chose to get daily.
+    "daily-summary": {
+        "task": "notifications.tasks.daily_summary_task",
+        "schedule": crontab(minute=0, hour=7),
+    },
     # Every day at 03:30: forget API idempotency keys older than 24 hours.
     "idempotency-keys-purge": {
         "task": "apiauth.tasks.idempotency_keys_purge_task",
