@@ -83,6 +83,7 @@ def discussion_context(request, initiative, *, item_id=None, form=None, **extra)
     selectors.mark_deletable(user, initiative, [f for c in comments for f in c.files])
     now = timezone.now()
     for comment in comments:
+        comment.initiative = initiative  # the page's copy, with what the policy prefetched
         comment.may_edit = (
             not comment.is_deleted
             and comment.author_id == user.pk

@@ -91,13 +91,15 @@ def _readers(people, initiative: Initiative, *, exclude_ids=()) -> list:
     return chosen
 
 
-def _team_and_watchers(initiative: Initiative) -> list:
+def _watchers(initiative: Initiative, *, with_team: bool = False) -> list:
+    """Who watches the initiative; with the owner and members even if they opted out."""
     from collaboration.selectors import watcher_ids
 
-    ids = {initiative.owner_id} | set(
-        Membership.objects.filter(initiative=initiative).values_list("user_id", flat=True)
-    )
-    ids |= watcher_ids(initiative)
+    ids = watcher_ids(initiative)
+    if with_team:
+        ids |= {initiative.owner_id} | set(
+            Membership.objects.filter(initiative=initiative).values_list("user_id", flat=True)
+        )
     return list(User.objects.filter(pk__in=ids).order_by("pk"))
 
 
@@ -152,7 +154,7 @@ def _planned_for_event(event: str, payload: dict) -> list[Planned]:
         )
         if event == "comment.created":
             watchers = _readers(
-                _team_and_watchers(initiative),
+                _watchers(initiative),
                 initiative,
                 exclude_ids=[*author_ids, *(p.pk for p in mentioned)],
             )
@@ -197,7 +199,7 @@ def _planned_for_event(event: str, payload: dict) -> list[Planned]:
     elif event == "gate.decided":
         decider = User.objects.filter(username=payload.get("decided_by")).first()
         people = _readers(
-            _team_and_watchers(initiative),
+            _watchers(initiative, with_team=True),
             initiative,
             exclude_ids=[decider.pk] if decider else [],
         )
@@ -221,7 +223,7 @@ def _planned_for_event(event: str, payload: dict) -> list[Planned]:
         item = ChecklistItem.objects.filter(pk=payload["item"]).first()
         if item is None:
             return []
-        people = _readers(_team_and_watchers(initiative), initiative)
+        people = _readers(_watchers(initiative, with_team=True), initiative)
         plan(
             Kind.ITEM_REOPENED,
             people,

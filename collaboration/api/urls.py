@@ -2,7 +2,8 @@ from rest_framework.routers import SimpleRouter
 
 from collaboration.api import views
 
-KEY = r"initiatives/(?P<key>[A-Z]{1,8}-[0-9]{1,12})"
+# Any segment: a key that cannot exist answers 404 from the lookup, like the other routes.
+KEY = r"initiatives/(?P<key>[^/.]+)"
 
 router = SimpleRouter()
 router.register(f"{KEY}/comments", views.CommentViewSet, basename="initiative-comment")

@@ -161,6 +161,7 @@ class AttachmentViewSet(
 
     def create(self, request, *args, **kwargs):
         initiative = self.initiative()
+        require(request.user, Action.COMMENT, initiative)
         self._refuse_oversized()
         serializer = s.AttachmentCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -172,9 +173,8 @@ class AttachmentViewSet(
             if comment is None:
                 raise ValidationError({"comment": ["No such comment on this initiative."]})
         if item is not None and comment is None:
+            # Evidence on an item is part of the checklist.
             require(request.user, Action.EDIT_CHECKLIST, initiative)
-        else:
-            require(request.user, Action.COMMENT, initiative)
         attachment = services.attachment_upload(
             initiative=initiative,
             actor=request.user,

@@ -368,8 +368,8 @@ def test_composition_gap_is_shown(client, owner, member, initiative):
 # framework, the next stage (composition gap); gate (+ items, their editors, gatekeepers,
 # their users); votes of the round; transitions; decisions; targets; measurements;
 # activity; the team-role lookup and the gatekeeper check of the policy; the items'
-# comment counts and files, the discussion, and the viewer's watch choice.
-DETAIL_QUERIES = 25
+# comment counts and files; the discussion, its files and earlier texts; the watch choice.
+DETAIL_QUERIES = 27
 
 
 @pytest.mark.parametrize("scale", [1, 20])
