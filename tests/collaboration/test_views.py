@@ -1,8 +1,8 @@
 """The discussion, file and live-page views: access, headers, fragments and query counts."""
 
 import pytest
-from django.test.utils import CaptureQueriesContext
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from collaboration.models import Attachment, Comment
