@@ -296,9 +296,10 @@ def mention_suggestions(request, key):
 def live(request, key):
     """The live page's poll: 204 when nothing moved, else the news.
 
-    A new stamp of the discussion sends the discussion out of band; a new
-    version of the initiative (ticks, decisions, reviews) tells the page with
-    an `initiative-changed` event, and the gate sections fetch themselves again.
+    A new stamp of the discussion sends the comment list out of band and a
+    `timeline-changed` event; a new version of the initiative (ticks, decisions,
+    reviews) an `initiative-changed` event. The gate, decisions and timeline
+    sections then fetch themselves again.
     """
     initiative = get_initiative_for_user(request.user, key)
     stamp = selectors.discussion_stamp(initiative)
@@ -316,8 +317,12 @@ def live(request, key):
     if discussion_moved:
         context.update(discussion_context(request, initiative))
     response = render(request, f"{TEMPLATE}#live-response", context)
-    if initiative_moved:
-        response["HX-Trigger"] = "initiative-changed"
+    # The gate, decisions and timeline fetch themselves again on these events.
+    triggers = ["initiative-changed"] if initiative_moved else []
+    if discussion_moved:
+        triggers.append("timeline-changed")
+    if triggers:
+        response["HX-Trigger"] = ", ".join(triggers)
     return response
 
 

@@ -75,8 +75,44 @@ def _broker_health() -> dict:
     return {"ok": True, "url_configured": True}
 
 
+_ITEM_STATES = {
+    "done": "ticked “{subject}” done",
+    "not_applicable": "marked “{subject}” not applicable",
+    "open": "reopened “{subject}”",
+}
+_DECISIONS = {
+    "go": "Go",
+    "conditional_go": "Conditional go",
+    "hold": "Hold",
+    "recycle": "Recycle",
+    "stop": "Stop",
+}
+
+
+def _describe_in_words(activity) -> str | None:
+    """The entries people read most, as people say them; None for the general rule."""
+    subject = activity.object_repr
+    if activity.verb == "item.changed" and activity.field == "state":
+        phrase = _ITEM_STATES.get(activity.after)
+        return phrase.format(subject=subject) if phrase else None
+    if activity.verb == "gate.decided":
+        decision = _DECISIONS.get(activity.after, activity.after)
+        reason = f": “{activity.message}”" if activity.message else ""
+        return f"decided {decision} on the {subject.split(' ', 1)[-1]}{reason}"
+    if activity.verb == "gate.voted":
+        decision = _DECISIONS.get(activity.after, activity.after)
+        reason = f": “{activity.message}”" if activity.message else ""
+        return f"voted {decision.lower()}{reason}"
+    if activity.verb == "gate.review_requested":
+        return f"asked for a review of the {subject.split(' ', 1)[-1]}"
+    return None
+
+
 def _describe_activity(activity) -> str:
     """One readable line for the timeline, from the entry's message or its verb."""
+    in_words = _describe_in_words(activity)
+    if in_words:
+        return in_words
     if activity.message:
         return activity.message
     subject = activity.object_repr

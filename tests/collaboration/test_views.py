@@ -152,13 +152,14 @@ def test_the_live_poll_is_empty_until_something_moves(client, initiative, gate, 
     response = client.get(live, {"stamp": stamp, "version": version}, HTTP_HX_REQUEST="true")
     content = response.content.decode()
     assert response.status_code == 200 and "New from a colleague" in content
-    assert 'hx-swap-oob="true"' in content and "HX-Trigger" not in response
+    assert 'hx-swap-oob="true"' in content and response["HX-Trigger"] == "timeline-changed"
     from gates.services import checklist_item_update
 
     checklist_item_update(item=gate.items.first(), actor=member, state="done")
     stamp = response.context["stamp"]
     response = client.get(live, {"stamp": stamp, "version": version}, HTTP_HX_REQUEST="true")
     assert response["HX-Trigger"] == "initiative-changed"
+    assert 'hx-swap-oob="true"' not in response.content.decode()
 
 
 def test_watch_and_unwatch(client, initiative, team_member):
@@ -209,3 +210,36 @@ def test_initiative_page_and_board_queries_do_not_grow_with_comments_and_files(
     assert before == after
     content = client.get(page).content.decode()
     assert "run-49.pdf" in content and "Note 49" in content
+
+
+def test_the_timeline_tells_comments_ticks_decisions_and_uploads_in_words(
+    client, initiative, gate, member, owner, executive
+):
+    from gates.services import checklist_item_update, gate_request_review, gate_vote
+
+    item = gate.items.order_by("order").first()
+    checklist_item_update(item=item, actor=member, state="done")
+    attachment_upload(initiative=initiative, actor=member, uploaded_file=upload(), item=item)
+    comment_create(initiative=initiative, actor=owner, body="Ready for the gate", item=item)
+    gate_request_review(gate=gate, actor=owner)
+    gate_vote(gate=gate, actor=executive, decision="recycle", rationale="Two more weeks")
+    client.force_login(owner)
+    lines = [
+        " ".join(line.split())
+        for line in client.get(reverse("initiatives:activity", args=[initiative.key]))
+        .content.decode()
+        .split('<p class="timeline__what">')[1:]
+    ]
+    text = "\n".join(lines)
+    order = [
+        f"ticked “{item.text}” done",
+        "attached “eval-report.pdf” (193 bytes) to item",
+        f"commented on item “{item.text}”: “Ready for the gate”",
+        "asked for a review of the exit gate of Proof of concept",
+        "voted recycle: “Two more weeks”",
+        "decided Recycle on the exit gate of Proof of concept: “Two more weeks”",
+    ]
+    positions = [text.find(phrase) for phrase in order]
+    assert all(position >= 0 for position in positions), (positions, text)
+    # Newest first.
+    assert positions == sorted(positions, reverse=True)
