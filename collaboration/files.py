@@ -42,6 +42,22 @@ def max_upload_bytes() -> int:
     return settings.TOLLGATE_UPLOAD_MAX_MB * 1024 * 1024
 
 
+def declared_too_large(request) -> bool:
+    """An upload over the limit, told from Content-Length before the body is read.
+
+    The allowance covers the multipart envelope and the other form fields.
+    """
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    return length > max_upload_bytes() + 64 * 1024
+
+
+def too_large_message() -> str:
+    return f"Files may be at most {settings.TOLLGATE_UPLOAD_MAX_MB} MB."
+
+
 def safe_name(name: str) -> str:
     """A file name fit to show and to offer on download: no path, no markup, no control codes."""
     name = unicodedata.normalize("NFC", str(name or ""))

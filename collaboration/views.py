@@ -161,19 +161,6 @@ def _about(initiative, value: str) -> dict:
     raise ValidationError({"about": "Choose what the comment is about from the list."})
 
 
-def _too_large(request) -> bool:
-    """Refuse an oversized upload from its Content-Length, before reading the body."""
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return False
-    return length > files.max_upload_bytes() + 64 * 1024
-
-
-def _too_large_message() -> str:
-    return f"Files may be at most {settings.TOLLGATE_UPLOAD_MAX_MB} MB."
-
-
 @login_required
 @require_POST
 def comment_post(request, key):
@@ -181,10 +168,10 @@ def comment_post(request, key):
     gate = _current_gate(initiative)
     item_id = request.GET.get("item")
     item_id = int(item_id) if item_id and item_id.isdigit() else None
-    if _too_large(request):
+    if files.declared_too_large(request):
         form = CommentForm(request.POST, about_choices=_about_choices(gate))
         form.is_valid()
-        form.add_error("file", _too_large_message())
+        form.add_error("file", files.too_large_message())
     else:
         form = CommentForm(request.POST, request.FILES, about_choices=_about_choices(gate))
     if form.is_valid():
@@ -355,8 +342,8 @@ def item_file_upload(request, pk: int):
         raise PermissionDenied
     initiative = item.gate.initiative
     back = f"{initiative.get_absolute_url()}#item-{item.pk}"
-    if _too_large(request):
-        messages.error(request, _too_large_message())
+    if files.declared_too_large(request):
+        messages.error(request, files.too_large_message())
         return redirect(back)
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -50,12 +49,8 @@ class _InitiativeScoped:
         return int(value)
 
     def _refuse_oversized(self) -> None:
-        try:
-            length = int(self.request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > files.max_upload_bytes() + 64 * 1024:
-            raise PayloadTooLarge(f"Files may be at most {settings.TOLLGATE_UPLOAD_MAX_MB} MB.")
+        if files.declared_too_large(self.request):
+            raise PayloadTooLarge(files.too_large_message())
 
     def _item(self, pk: int | None) -> ChecklistItem | None:
         if pk is None:
