@@ -243,3 +243,13 @@ def test_the_timeline_tells_comments_ticks_decisions_and_uploads_in_words(
     assert all(position >= 0 for position in positions), (positions, text)
     # Newest first.
     assert positions == sorted(positions, reverse=True)
+
+
+def test_a_poll_after_the_session_expired_takes_the_page_to_sign_in(client, initiative):
+    live = reverse("collaboration:live", args=[initiative.key])
+    page = f"http://testserver{detail(initiative)}"
+    response = client.get(live, HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL=page)
+    assert response["HX-Redirect"] == f"/accounts/login/?next=%2Finitiatives%2F{initiative.key}%2F"
+    assert response.content == b""
+    # Without htmx it is the usual redirect to the sign-in page.
+    assert client.get(live).status_code == 302
