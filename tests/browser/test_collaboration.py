@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from collaboration.models import Attachment, Comment, Mention
 from collaboration.services import attachment_upload
+from gates.services import checklist_item_update
 from tests.collaboration.conftest import HTML, PDF, upload
 from tests.factories import DEFAULT_PASSWORD
 
@@ -123,6 +124,16 @@ def test_a_second_browser_sees_a_new_comment_without_reloading(
     expect(writer.locator("#comment-list")).to_contain_text("420 ms")
 
     expect(reader.locator("#comment-list")).to_contain_text("420 ms", timeout=10_000)
+    assert reader.evaluate("() => window.tollgateMarker") == "no reload"
+
+    # A tick by somebody else: the reader's gate section and timeline fetch themselves again.
+    first = initiative.gates.get().items.order_by("order").first()
+    checklist_item_update(item=first, actor=owner, state="done")
+    expect(reader.locator(f"#item-{first.pk}")).to_have_class(
+        re.compile("checklist__item--done"), timeout=10_000
+    )
+    expect(reader.locator("#readiness")).to_contain_text("1 of 6")
+    expect(reader.locator("#timeline")).to_contain_text(f"ticked “{first.text}” done")
     assert reader.evaluate("() => window.tollgateMarker") == "no reload"
     assert Comment.objects.count() == 1 and not Attachment.objects.exists()
     assert reader_console.csp_violations() == [], reader_console
