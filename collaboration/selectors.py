@@ -10,8 +10,9 @@ from django.db.models import Count, Max, Q, QuerySet
 from collaboration.models import Attachment, Comment, CommentRevision, Watch
 from gates.models import Gatekeeper
 from initiatives.models import Initiative
-from initiatives.policy import READ_ALL_ROLES, can
 from initiatives.policy import Action as PolicyAction
+from initiatives.policy import can
+from teams.policy import READ_ALL_ROLES
 
 User = get_user_model()
 

@@ -24,8 +24,8 @@ from collaboration.models import (
     Mention,
     Watch,
 )
+from core.events import Event, publish_on_commit
 from gates.models import ChecklistItem, Gate
-from initiatives import events
 from initiatives.activity import activity_log
 from initiatives.exceptions import InvalidState
 from initiatives.models import Initiative
@@ -42,10 +42,6 @@ def display_name(user) -> str:
 def _excerpt(text: str) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= EXCERPT_LENGTH else flat[: EXCERPT_LENGTH - 1] + "…"
-
-
-def _publish_on_commit(event: str, payload: dict) -> None:
-    transaction.on_commit(lambda: events.publish(event, payload), robust=True)
 
 
 def _mentioned_people(*, initiative: Initiative, body: str) -> list:
@@ -158,8 +154,8 @@ def comment_create(
         message=f"commented on {comment.about}: “{_excerpt(body)}”",
         at=now,
     )
-    _publish_on_commit(
-        "comment.created", _comment_payload(comment, mentioned_ids=[p.pk for p in people])
+    publish_on_commit(
+        Event.COMMENT_CREATED, _comment_payload(comment, mentioned_ids=[p.pk for p in people])
     )
     return comment
 
@@ -211,8 +207,8 @@ def comment_edit(*, comment: Comment, actor, body: str) -> Comment:
         at=now,
     )
     if new_people:
-        _publish_on_commit(
-            "comment.mentioned",
+        publish_on_commit(
+            Event.COMMENT_MENTIONED,
             _comment_payload(comment, mentioned_ids=[p.pk for p in new_people]),
         )
     return comment

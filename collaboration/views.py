@@ -34,10 +34,11 @@ from collaboration.services import (
     display_name,
     watch_set,
 )
+from core.htmx import apply_service_errors, template_for
 from gates.models import ChecklistItem, Gate
 from initiatives.exceptions import InvalidState
 from initiatives.policy import Action, can
-from initiatives.views import apply_service_errors, get_initiative_for_user, template_for
+from initiatives.views import get_initiative_for_user
 
 TEMPLATE = "collaboration/discussion.html"
 

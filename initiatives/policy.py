@@ -27,6 +27,7 @@ from enum import StrEnum
 from django.db.models import Exists, OuterRef, Q
 
 from teams.models import TeamMembership
+from teams.policy import CREATE_ROLES, is_admin, may_manage_team, reads_everything, team_role
 from teams.roles import PortfolioRole, portfolio_roles
 
 
@@ -47,17 +48,6 @@ class Action(StrEnum):
     DELETE_ATTACHMENT = "delete_attachment"
 
 
-READ_ALL_ROLES = {PortfolioRole.ADMIN, PortfolioRole.EXECUTIVE, PortfolioRole.VIEWER}
-
-
-def is_admin(user) -> bool:
-    return PortfolioRole.ADMIN in portfolio_roles(user)
-
-
-def reads_everything(user) -> bool:
-    return bool(READ_ALL_ROLES & portfolio_roles(user))
-
-
 def visible_initiatives_filter(user) -> Q | None:
     """None when the user reads everything, an empty Q() when nothing, else a filter."""
     if not user.is_authenticated or not user.is_active:
@@ -75,14 +65,6 @@ def visible_initiatives_filter(user) -> Q | None:
     )
 
 
-def _team_role(user, team_id: int) -> str | None:
-    cache = getattr(user, "_tollgate_team_roles", None)
-    if cache is None:
-        cache = dict(TeamMembership.objects.filter(user=user).values_list("team_id", "role"))
-        user._tollgate_team_roles = cache
-    return cache.get(team_id)
-
-
 def _is_member(user, initiative) -> bool:
     # Uses a prefetched memberships list when the caller made one.
     cache = getattr(initiative, "_prefetched_objects_cache", {})
@@ -96,7 +78,7 @@ def _reads(user, initiative) -> bool:
         return True
     if user.pk in (initiative.owner_id, initiative.sponsor_id):
         return True
-    return _team_role(user, initiative.team_id) is not None or _is_member(user, initiative)
+    return team_role(user, initiative.team_id) is not None or _is_member(user, initiative)
 
 
 def _edits(user, initiative) -> bool:
@@ -104,7 +86,7 @@ def _edits(user, initiative) -> bool:
         return True
     return (
         PortfolioRole.PRODUCT_MANAGER in portfolio_roles(user)
-        and _team_role(user, initiative.team_id) == TeamMembership.Role.LEAD
+        and team_role(user, initiative.team_id) == TeamMembership.Role.LEAD
     )
 
 
@@ -118,15 +100,12 @@ def can(user, action: Action | str, obj=None) -> bool:
     if action == Action.VIEW_PORTFOLIO:
         return True
     if action == Action.CREATE:
-        return bool({PortfolioRole.ADMIN, PortfolioRole.PRODUCT_MANAGER} & roles)
+        return bool(CREATE_ROLES & roles)
     if action == Action.MANAGE_TEAM:
-        if is_admin(user):
-            return True
         if obj is None:
-            return False
+            return is_admin(user)
         # Asked about an initiative (or a team membership), answer for its team.
-        team_id = getattr(obj, "team_id", None) or obj.pk
-        return _team_role(user, team_id) == TeamMembership.Role.LEAD
+        return may_manage_team(user, getattr(obj, "team_id", None) or obj.pk)
 
     if action in (Action.EDIT_COMMENT, Action.DELETE_COMMENT, Action.DELETE_ATTACHMENT):
         return _changes_own_contribution(user, action, obj)
@@ -146,7 +125,7 @@ def can(user, action: Action | str, obj=None) -> bool:
         return _reads(user, initiative) and (
             bool(roles - {PortfolioRole.VIEWER})
             or user.pk in (initiative.owner_id, initiative.sponsor_id)
-            or _team_role(user, initiative.team_id) is not None
+            or team_role(user, initiative.team_id) is not None
             or _is_member(user, initiative)
         )
     if action == Action.MANAGE_GATEKEEPERS:

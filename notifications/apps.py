@@ -5,7 +5,7 @@ class NotificationsConfig(AppConfig):
     name = "notifications"
 
     def ready(self) -> None:
-        from initiatives import events
+        from core import events
         from notifications import (
             checks,  # noqa: F401  (registers the start-up check)
             notices,

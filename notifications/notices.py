@@ -17,6 +17,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from core.events import Event
 from gates.models import ChecklistItem, Gate
 from initiatives.models import Initiative, Membership
 from initiatives.policy import Action, can
@@ -33,13 +34,13 @@ logger = logging.getLogger(__name__)
 User = get_user_model()
 
 EVENTS = [
-    "comment.created",
-    "comment.mentioned",
-    "gate.review_requested",
-    "gate.decided",
-    "item.reopened",
-    "gate.gatekeeper_added",
-    "initiative.member_added",
+    Event.COMMENT_CREATED,
+    Event.COMMENT_MENTIONED,
+    Event.GATE_REVIEW_REQUESTED,
+    Event.GATE_DECIDED,
+    Event.ITEM_REOPENED,
+    Event.GATE_GATEKEEPER_ADDED,
+    Event.INITIATIVE_MEMBER_ADDED,
 ]
 
 

@@ -62,6 +62,7 @@ def s3_storage(s3_server, settings, monkeypatch):
     client.delete_bucket(Bucket=BUCKET)
 
 
+@pytest.mark.slow  # starts an S3 server
 def test_evidence_goes_to_the_bucket_and_comes_back_through_the_view(
     s3_storage, client, initiative, gate, member, django_capture_on_commit_callbacks
 ):

@@ -364,12 +364,12 @@ def test_composition_gap_is_shown(client, owner, member, initiative):
     assert "Product manager" in content  # ml_engineer is held by `member`
 
 
-# session, user, groups; initiative (+ tags, memberships, their users); stages of the
-# framework, the next stage (composition gap); gate (+ items, their editors, gatekeepers,
-# their users); votes of the round; transitions; decisions; targets; measurements;
-# activity; the team-role lookup and the gatekeeper check of the policy; the items'
-# comment counts and files; the discussion, its files and earlier texts; the watch choice.
-DETAIL_QUERIES = 27
+# session, user, the user's roles (groups and teams); initiative (+ tags, memberships,
+# their users); stages of the framework; gate (+ items with their editors, gatekeepers
+# with their users); votes of the round; transitions; decisions; targets; measurements;
+# activity; the items' comment counts and files; the discussion, its files and earlier
+# texts; the viewer's watch choice.
+DETAIL_QUERIES = 23
 
 
 @pytest.mark.parametrize("scale", [1, 20])
