@@ -8,12 +8,14 @@ webhooks listen there).
 from __future__ import annotations
 
 import datetime
+from html import unescape
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.html import strip_tags
 
 from collaboration import files, markdown
 from collaboration.models import (
@@ -39,8 +41,9 @@ def display_name(user) -> str:
     return user.get_full_name() or user.get_username()
 
 
-def _excerpt(text: str) -> str:
-    flat = " ".join(text.split())
+def _excerpt(html: str) -> str:
+    """The start of a comment as plain words: no Markdown marks, mentions by name."""
+    flat = " ".join(unescape(strip_tags(html)).split())
     return flat if len(flat) <= EXCERPT_LENGTH else flat[: EXCERPT_LENGTH - 1] + "…"
 
 
@@ -151,7 +154,7 @@ def comment_create(
         initiative=initiative,
         verb="comment.created",
         obj=comment,
-        message=f"commented on {comment.about}: “{_excerpt(body)}”",
+        message=f"commented on {comment.about}: “{_excerpt(comment.body_html)}”",
         at=now,
     )
     publish_on_commit(

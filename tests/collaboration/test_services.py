@@ -171,3 +171,9 @@ def test_a_file_nobody_relied_on_is_deleted_with_its_bytes(
     attachment.refresh_from_db()
     assert attachment.is_deleted and not files.storage().exists(attachment.storage_key)
     assert Activity.objects.filter(verb="attachment.deleted").exists()
+
+
+def test_the_log_quotes_a_comment_as_plain_words(initiative, member, owner):
+    comment_create(initiative=initiative, actor=member, body=f"**Done**, thanks @{owner.username}!")
+    entry = Activity.objects.get(verb="comment.created")
+    assert entry.message == f"commented on the initiative: “Done, thanks @{owner.get_full_name()}!”"
