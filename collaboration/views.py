@@ -37,10 +37,16 @@ from collaboration.services import (
 from core.htmx import apply_service_errors, template_for
 from gates.models import ChecklistItem, Gate
 from initiatives.exceptions import InvalidState
-from initiatives.policy import Action, can
-from initiatives.views import get_initiative_for_user
+from initiatives.policy import Action, can, get_for_user
+from initiatives.selectors import initiatives_for_page
 
 TEMPLATE = "collaboration/discussion.html"
+
+
+def get_initiative_for_user(user, key: str, action: Action | None = None):
+    """The initiative of a discussion URL: 404 for outsiders, 403 for readers who try `action`."""
+    initiative, _access = get_for_user(user, initiatives_for_page(), action=action, key=key)
+    return initiative
 
 
 def login_required_page_wide(view):

@@ -7,8 +7,9 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 
+from core.types import Actor
 from gates.models import ChecklistItem, Gate
-from initiatives.activity import activity_entry, activity_log_many
+from initiatives.activity import activity_log_many, field_changes_apply
 from initiatives.exceptions import InvalidState, StaleEdit
 from initiatives.services import initiative_touch
 
@@ -19,7 +20,7 @@ validate_url = URLValidator(schemes=["http", "https"])
 def checklist_item_update(
     *,
     item: ChecklistItem,
-    actor,
+    actor: Actor,
     state: str | None = None,
     na_reason: str | None = None,
     evidence_url: str | None = None,
@@ -28,8 +29,10 @@ def checklist_item_update(
 ) -> ChecklistItem:
     """Tick, untick or mark an item not applicable, and edit its evidence and note.
 
-    `expected_version` is the version the editor saw; if the item changed
-    since, StaleEdit carries the current item instead of overwriting it.
+    Returns the item as saved (unchanged when nothing differs). `expected_version` is the
+    version the editor saw; if the item changed since, StaleEdit carries the current item
+    instead of overwriting it. Raises InvalidState once the gate is decided, and
+    ValidationError for an unknown state, a bad evidence link or a missing reason.
     """
     # The gate first, then the item: the same order as gate_vote, so an edit cannot
     # slip in after a decision has frozen the checklist.
@@ -70,22 +73,9 @@ def checklist_item_update(
     if errors:
         raise ValidationError(errors)
 
-    entries = []
-    for field, value in new.items():
-        before = getattr(locked, field)
-        if before != value:
-            setattr(locked, field, value)
-            entries.append(
-                activity_entry(
-                    actor=actor,
-                    initiative=gate.initiative,
-                    verb="item.changed",
-                    obj=locked,
-                    field=field,
-                    before=before,
-                    after=value,
-                )
-            )
+    entries = field_changes_apply(
+        locked, new, actor=actor, initiative=gate.initiative, verb="item.changed"
+    )
     if not entries:
         return locked
     locked.version += 1

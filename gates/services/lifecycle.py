@@ -16,9 +16,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from core.types import Actor
 from gates.models import ChecklistItem, Decision, Gate, Gatekeeper, StageTransition
 from gates.services.production_bar import items_follow_targets
-from initiatives.activity import activity_entry, activity_log, activity_log_many
+from initiatives.activity import activity_log, activity_log_many, field_changes_apply
 from initiatives.exceptions import InvalidState, StaleEdit
 from initiatives.models import (
     BusinessCase,
@@ -30,16 +31,17 @@ from initiatives.models import (
     stalls_on_for,
 )
 from initiatives.services import initiative_key_allocate, initiative_people_validate
+from teams.models import Team
 
 
 @transaction.atomic
 def initiative_start(
     *,
-    actor,
+    actor: Actor,
     name: str,
-    team,
-    owner,
-    sponsor,
+    team: Team,
+    owner: AbstractBaseUser,
+    sponsor: AbstractBaseUser,
     framework: Framework | None = None,
     summary: str = "",
     problem: str = "",
@@ -47,7 +49,11 @@ def initiative_start(
     entered_on: datetime.date | None = None,
     business_case: dict | None = None,
 ) -> Initiative:
-    """Create an initiative in the first stage of its framework and open that stage's gate."""
+    """Create an initiative in the first stage of its framework and open that stage's gate.
+
+    Returns the saved initiative. Raises ValidationError when the owner or sponsor may not
+    hold the role, a field is invalid, or the framework has no stages.
+    """
     initiative_people_validate(owner=owner, sponsor=sponsor)
     framework = framework or Framework.default()
     stage = framework.stages.order_by("order").first()
@@ -101,7 +107,7 @@ def gate_open(
     *,
     initiative: Initiative,
     stage: Stage,
-    actor,
+    actor: Actor,
     opened_on: datetime.date,
     conditions: Iterable[ChecklistItem] = (),
     condition_due_on: datetime.date | None = None,
@@ -170,7 +176,7 @@ def gate_open(
 def initiative_update(
     *,
     initiative: Initiative,
-    actor: AbstractBaseUser,
+    actor: Actor,
     expected_version: int | None = None,
     **fields: Any,
 ) -> Initiative:
@@ -193,27 +199,16 @@ def initiative_update(
             owner=fields.get("owner", locked.owner), sponsor=fields.get("sponsor", locked.sponsor)
         )
     previous_sponsor_id = locked.sponsor_id
-    entries = []
-    for name, value in fields.items():
-        before = getattr(locked, name)
-        if before != value:
-            setattr(locked, name, value)
-            entries.append(
-                activity_entry(
-                    actor=actor,
-                    initiative=locked,
-                    verb="initiative.changed",
-                    field=name,
-                    before=before,
-                    after=value,
-                )
-            )
+    entries = field_changes_apply(
+        locked, fields, actor=actor, initiative=locked, verb="initiative.changed"
+    )
     if tags is not None:
         _set_tags(locked, tags)
     if entries or tags is not None:
         locked.full_clean(exclude=["tags"])
         locked.version += 1
-        locked.save()
+        changed = [entry.field for entry in entries]
+        locked.save(update_fields=[*changed, "version", "updated_at"])
         activity_log_many(entries)
     if locked.sponsor_id != previous_sponsor_id:
         _gatekeeper_follow_sponsor(locked, previous_sponsor_id)
@@ -234,8 +229,11 @@ def _set_tags(initiative: Initiative, names) -> None:
 
 
 @transaction.atomic
-def initiative_resume(*, initiative: Initiative, actor) -> Initiative:
-    """Take an initiative off hold: its gate reopens with a new due date."""
+def initiative_resume(*, initiative: Initiative, actor: Actor) -> Initiative:
+    """Take an initiative off hold: its gate reopens with a new due date.
+
+    Returns the initiative as saved. Raises InvalidState unless it is on hold.
+    """
     initiative = Initiative.objects.select_for_update().get(pk=initiative.pk)
     if initiative.status != Initiative.Status.ON_HOLD:
         raise InvalidState("Only an initiative on hold can be resumed.")
@@ -250,7 +248,7 @@ def initiative_resume(*, initiative: Initiative, actor) -> Initiative:
         gate.save(update_fields=["state", "decision", "due_on", "version"])
         initiative.gate_due_on = gate.due_on
     initiative.version += 1
-    initiative.save()
+    initiative.save(update_fields=["status", "gate_due_on", "version", "updated_at"])
     activity_log(
         actor=actor,
         initiative=initiative,

@@ -12,6 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.events import Event, publish_on_commit
+from core.types import Actor
 from gates.models import ChecklistItem, Gate
 from initiatives.activity import activity_entry, activity_log, activity_log_many
 from initiatives.models import Initiative, Measurement, Target
@@ -22,7 +23,7 @@ from initiatives.services import initiative_touch
 def target_create(
     *,
     initiative: Initiative,
-    actor,
+    actor: Actor,
     metric_key: str,
     threshold: float,
     comparator: str | None = None,
@@ -30,7 +31,11 @@ def target_create(
     unit: str | None = None,
     description: str = "",
 ) -> Target:
-    """Add a line to the production bar; checklist items that name its metric follow it."""
+    """Add a line to the production bar; checklist items that name its metric follow it.
+
+    Returns the saved target. Raises ValidationError for a bad threshold or comparator, or a
+    metric the initiative already targets.
+    """
     defaults = Target.STANDARD_METRICS.get(metric_key, ("business", ">=", ""))
     target = Target(
         initiative=initiative,
@@ -67,11 +72,14 @@ def measurement_record(
     *,
     target: Target,
     value: float,
-    actor,
+    actor: Actor,
     measured_at: datetime.datetime | None = None,
     source: str = Measurement.Source.MANUAL,
 ) -> Measurement:
-    """Record one measurement of a target (and let linked checklist items follow it)."""
+    """Record one measurement of a target (and let linked checklist items follow it).
+
+    Returns the saved measurement; raises ValidationError as `measurements_record` does.
+    """
     return measurements_record(
         rows=[MeasurementInput(target=target, value=value, measured_at=measured_at)],
         actor=actor,
@@ -81,12 +89,14 @@ def measurement_record(
 
 @transaction.atomic
 def measurements_record(
-    *, rows: list[MeasurementInput], actor, source: str = Measurement.Source.INTEGRATION
+    *, rows: list[MeasurementInput], actor: Actor, source: str = Measurement.Source.INTEGRATION
 ) -> list[Measurement]:
     """Record a batch of measurements with a constant number of queries.
 
     For each target the newest measurement becomes its latest value; a target
     that flips to met ticks its linked items, one that flips to missed reopens them.
+    Returns the saved measurements in the order of `rows`. Raises ValidationError, naming
+    each row, for a reading in the future or one that is not a finite number.
     """
     if not rows:
         return []
@@ -180,7 +190,7 @@ def measurements_record(
     return measurements
 
 
-def items_follow_targets(targets: list[Target], *, actor) -> None:
+def items_follow_targets(targets: list[Target], *, actor: Actor) -> None:
     """Met → linked open items done with the measurement as evidence; missed → reopened."""
     by_id = {target.pk: target for target in targets}
     items = list(

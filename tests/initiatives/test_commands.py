@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from gates.models import ChecklistItem, Decision, Gate, GateDecision, StageTransition, Vote
 from gates.services import initiative_start
+from initiatives.management.metric_profiles import PROFILES
 from initiatives.models import (
     BusinessCase,
     Framework,
@@ -222,3 +223,8 @@ def test_generate_portfolio_continues_after_keys_already_handed_out():
         int(key.split("-")[1]) for key in Initiative.objects.values_list("key", flat=True)
     )
     assert numbers == list(range(int(first.key.split("-")[1]), numbers[0] + 21))
+
+
+def test_every_standard_metric_has_one_synthetic_profile_in_the_same_order():
+    # generate_portfolio samples metrics from this order with a seeded generator.
+    assert list(PROFILES) == list(Target.STANDARD_METRICS)

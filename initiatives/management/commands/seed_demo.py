@@ -27,7 +27,15 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from gates.models import ChecklistItem, Decision, Gate, GateDecision, StageTransition, Vote
+from gates.models import (
+    ADVANCING,
+    ChecklistItem,
+    Decision,
+    Gate,
+    GateDecision,
+    StageTransition,
+    Vote,
+)
 from gates.services import (
     MeasurementInput,
     checklist_item_update,
@@ -42,6 +50,7 @@ from gates.services import (
     target_create,
 )
 from initiatives.activity import activity_log
+from initiatives.management.metric_profiles import PROFILES, capped
 from initiatives.models import (
     BusinessCaseRevision,
     Framework,
@@ -143,19 +152,6 @@ OVERBOOKED = {"contrib": 30}
 
 # --- The production bar -------------------------------------------------------------------
 
-# How a metric's measurements move relative to its threshold: the value starts at
-# threshold * start and approaches threshold * end. Plus how many decimals to keep.
-PROFILES = {
-    "accuracy": (0.86, 1.035, 1),
-    "task_success_rate": (0.84, 1.045, 1),
-    "latency_p95_ms": (1.9, 0.72, 0),
-    "cost_per_task": (2.4, 0.7, 4),
-    "uptime": (0.992, 1.003, 2),
-    "drift_psi": (1.6, 0.55, 3),
-    "safety_incident_rate": (3.0, 0.4, 2),
-    "active_users": (0.1, 1.3, 0),
-}
-CEILINGS = {"accuracy": 99.9, "task_success_rate": 99.9, "uptime": 100.0}
 
 # The stage from which a metric is measured: quality on the bench from the first
 # stage, cost and task success once real users arrive, reliability in production.
@@ -1195,9 +1191,6 @@ PORTFOLIO = [
 ]
 
 
-ADVANCING = (Decision.GO, Decision.CONDITIONAL_GO)
-
-
 def _at(day: datetime.date, hour: int = 15) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour, 0)))
 
@@ -1440,7 +1433,8 @@ class Command(BaseCommand):
             from_stage = MEASURED_FROM[demo.framework].get(target.metric_key)
             if from_stage not in entered:
                 continue  # not measured yet: the target shows "no data"
-            start_factor, end_factor, digits = PROFILES[target.metric_key]
+            profile = PROFILES[target.metric_key]
+            start_factor, end_factor, digits = profile.start, profile.end, profile.digits
             if target.metric_key in demo.missed:
                 end_factor = (start_factor + 1) / 2  # levels off on the wrong side
             missed_factor = (start_factor + 1) / 2
@@ -1458,7 +1452,7 @@ class Command(BaseCommand):
                 elif not is_last:
                     factor += rng.uniform(-0.3, 0.3) * abs(end_factor - 1)
                 value = round(target.threshold * factor, digits)
-                value = min(value, CEILINGS.get(target.metric_key, value))
+                value = capped(target.metric_key, value)
                 rows.append(MeasurementInput(target=target, value=value, measured_at=measured_at))
         rows.sort(key=lambda row: row.measured_at)
         return rows
