@@ -34,7 +34,12 @@ from collaboration.services import (
     display_name,
     watch_set,
 )
-from core.htmx import apply_service_errors, template_for
+from core.htmx import (
+    apply_service_errors,
+    is_partial_request,
+    render_page_or_partial,
+    vary_on_htmx,
+)
 from gates.models import ChecklistItem, Gate
 from initiatives.exceptions import InvalidState
 from initiatives.policy import Action, can, get_for_user
@@ -166,7 +171,7 @@ def discussion(request, key):
     context = discussion_context(
         request, initiative, item_id=item and item.pk, item=item, replying_to=replying_to
     )
-    return render(request, template_for(request, TEMPLATE, "discussion"), context)
+    return render_page_or_partial(request, TEMPLATE, "discussion", context)
 
 
 def _about(initiative, value: str) -> dict:
@@ -226,15 +231,16 @@ def comment_post(request, key):
         except InvalidState as error:
             form.add_error(None, error.message)
         else:
-            if not request.htmx:
+            if not is_partial_request(request):
                 messages.success(request, "Comment posted.")
-                return redirect(f"{initiative.get_absolute_url()}#comment-{comment.pk}")
+                return vary_on_htmx(
+                    redirect(f"{initiative.get_absolute_url()}#comment-{comment.pk}")
+                )
             context = discussion_context(request, initiative, item_id=item_id, gate=gate)
-            return render(request, f"{TEMPLATE}#discussion", context)
+            return vary_on_htmx(render(request, f"{TEMPLATE}#discussion", context))
     context = discussion_context(request, initiative, item_id=item_id, form=form, gate=gate)
-    status = 200 if request.htmx else 400
-    template = f"{TEMPLATE}#discussion" if request.htmx else TEMPLATE
-    return render(request, template, context, status=status)
+    status = 200 if is_partial_request(request) else 400
+    return render_page_or_partial(request, TEMPLATE, "discussion", context, status=status)
 
 
 def _get_comment(user, pk: int) -> Comment:
@@ -281,12 +287,11 @@ def comment_delete_view(request, pk: int):
     if not can(request.user, Action.DELETE_COMMENT, comment):
         raise PermissionDenied
     comment_delete(comment=comment, actor=request.user)
-    if request.htmx:
-        return render(
-            request, f"{TEMPLATE}#discussion", discussion_context(request, comment.initiative)
-        )
+    if is_partial_request(request):
+        context = discussion_context(request, comment.initiative)
+        return vary_on_htmx(render(request, f"{TEMPLATE}#discussion", context))
     messages.success(request, "Comment deleted.")
-    return redirect(f"{comment.initiative.get_absolute_url()}#discussion")
+    return vary_on_htmx(redirect(f"{comment.initiative.get_absolute_url()}#discussion"))
 
 
 @login_required_page_wide
@@ -347,16 +352,16 @@ def watch_toggle(request, key):
     initiative = get_initiative_for_user(request.user, key)
     watching = request.POST.get("watching") == "1"
     watch_set(initiative=initiative, user=request.user, watching=watching)
-    if request.htmx:
+    if is_partial_request(request):
         context = {"initiative": initiative, "watching": watching}
-        return render(request, f"{TEMPLATE}#watch", context)
+        return vary_on_htmx(render(request, f"{TEMPLATE}#watch", context))
     messages.success(
         request,
         f"You are watching {initiative.key}."
         if watching
         else f"You no longer watch {initiative.key}.",
     )
-    return redirect(f"{initiative.get_absolute_url()}#discussion")
+    return vary_on_htmx(redirect(f"{initiative.get_absolute_url()}#discussion"))
 
 
 @login_required

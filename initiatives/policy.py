@@ -55,6 +55,12 @@ class Action(StrEnum):
     DELETE_ATTACHMENT = "delete_attachment"
 
 
+# Asked about one comment or file, not about its initiative: the answer depends on who wrote it.
+CONTRIBUTION_ACTIONS = frozenset(
+    {Action.EDIT_COMMENT, Action.DELETE_COMMENT, Action.DELETE_ATTACHMENT}
+)
+
+
 def visible_initiatives_filter(user) -> Q | None:
     """None when the user reads everything, an empty Q() when nothing, else a filter."""
     if not user.is_authenticated or not user.is_active:
@@ -195,7 +201,7 @@ def can(user, action: Action | str, obj=None) -> bool:
         # Asked about an initiative (or a team membership), answer for its team.
         return may_manage_team(user, getattr(obj, "team_id", None) or obj.pk)
 
-    if action in (Action.EDIT_COMMENT, Action.DELETE_COMMENT, Action.DELETE_ATTACHMENT):
+    if action in CONTRIBUTION_ACTIONS:
         return _changes_own_contribution(user, action, obj)
 
     initiative, gate = _resolve(obj)
