@@ -35,6 +35,7 @@ class Action(StrEnum):
     MANAGE_GATEKEEPERS = "manage_gatekeepers"
     MANAGE_TEAM = "manage_team"
     VIEW_PORTFOLIO = "view_portfolio"
+    IMPORT_PORTFOLIO = "import_portfolio"
 
 
 READ_ALL_ROLES = {PortfolioRole.ADMIN, PortfolioRole.EXECUTIVE, PortfolioRole.VIEWER}
@@ -107,6 +108,8 @@ def can(user, action: Action | str, obj=None) -> bool:
 
     if action == Action.VIEW_PORTFOLIO:
         return True
+    if action == Action.IMPORT_PORTFOLIO:
+        return is_admin(user)
     if action == Action.CREATE:
         return bool({PortfolioRole.ADMIN, PortfolioRole.PRODUCT_MANAGER} & roles)
     if action == Action.MANAGE_TEAM:

@@ -33,6 +33,8 @@ INSTALLED_APPS = [
     "reports",
     "notifications",
     "apiauth",
+    "portfolio_import",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -230,6 +232,9 @@ SECURE_CSP = {
 # Tollgate's own settings.
 TOLLGATE_KEY_PREFIX = env("TOLLGATE_KEY_PREFIX", default="AI")
 TOLLGATE_BOARD_PAGE_SIZE = env.int("TOLLGATE_BOARD_PAGE_SIZE", default=20)
+# The portfolio import: largest file, and most rows per table.
+TOLLGATE_IMPORT_MAX_BYTES = env.int("TOLLGATE_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
+TOLLGATE_IMPORT_MAX_ROWS = env.int("TOLLGATE_IMPORT_MAX_ROWS", default=100_000)
 # Reminder rules (a framework's ReminderPolicy, edited in the admin, overrides any of them).
 TOLLGATE_REMINDERS = {
     "due_soon_days": [7, 1],  # remind the owner and team 7 and 1 days before a gate is due
@@ -258,6 +263,9 @@ INSTALLED_APPS += ["axes"]
 # Axes turns a flagged sign-in into the lockout page; it goes last, after authentication.
 MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("teams.context_processors.sign_in")
+TEMPLATES[0]["OPTIONS"]["context_processors"].append(
+    "portfolio_import.context_processors.import_access"
+)
 AUTHENTICATION_BACKENDS = [
     # First: refuses a locked-out sign-in before any password is checked.
     "teams.auth.LoginThrottleBackend",
