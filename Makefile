@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev migrate seed serve lint format check-deploy worker beat bench load faults clean
+.PHONY: run test test-fast install install-dev migrate seed serve lint format check-deploy worker beat bench load faults clean
 
 $(PY):
 	@python=$$(scripts/find-python) && echo "Creating $(VENV) with $$python" && $$python -m venv $(VENV)
@@ -36,6 +36,10 @@ run: install
 ## make test: install the test tools and run the whole suite
 test: install-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## make test-fast: the suite without the slow tests (browser, schemathesis, demo seeding, real worker)
+test-fast: install-dev
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: install-dev
 	$(PY) -m ruff check .

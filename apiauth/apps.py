@@ -10,7 +10,7 @@ class ApiAuthConfig(AppConfig):
     def ready(self) -> None:
         # The services publish events without knowing who listens; webhooks listen here.
         from apiauth import webhooks
-        from initiatives import events
+        from core import events
 
-        for event in webhooks.EVENTS:
+        for event in events.Event:
             events.subscribe(event, webhooks.webhooks_enqueue)

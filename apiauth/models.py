@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from core.events import Event
+
 TOKEN_PREFIX = "tg_"
 
 
@@ -128,7 +130,7 @@ class Webhook(models.Model):
     secret = models.CharField(max_length=200, help_text="Used to sign every delivery.")
     events = models.JSONField(
         default=list,
-        help_text="Any of gate.decided, initiative.stage_changed, gate.overdue, target.missed.",
+        help_text=f"Any of {', '.join(Event)}.",
     )
     format = models.CharField(max_length=8, choices=Format.choices, default=Format.JSON)
     is_active = models.BooleanField(default=True)
@@ -155,11 +157,9 @@ class Webhook(models.Model):
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
-        from apiauth.webhooks import EVENTS
-
         if not isinstance(self.events, list) or not self.events:
             raise ValidationError({"events": "Choose at least one event."})
-        unknown = set(self.events) - set(EVENTS)
+        unknown = set(self.events) - set(Event)
         if unknown:
             raise ValidationError({"events": f"Unknown events: {', '.join(sorted(unknown))}"})
 

@@ -15,9 +15,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.events import Event
+
 logger = logging.getLogger(__name__)
 
-EVENTS = ["gate.decided", "initiative.stage_changed", "gate.overdue", "target.missed"]
 SIGNATURE_HEADER = "X-Tollgate-Signature"
 TIMEOUT_SECONDS = 5
 
@@ -34,20 +35,20 @@ def signature_is_valid(secret: str, body: bytes, header: str) -> bool:
 
 def chat_text(event: str, payload: dict) -> str:
     initiative = f"{payload.get('initiative', '')} {payload.get('initiative_name', '')}".strip()
-    if event == "gate.decided":
+    if event == Event.GATE_DECIDED:
         return (
             f"{initiative}: gate “{payload.get('stage_name')}” decided "
             f"{payload.get('decision')} by {payload.get('decided_by')}. "
             f"{payload.get('rationale', '')}"
         ).strip()
-    if event == "initiative.stage_changed":
+    if event == Event.INITIATIVE_STAGE_CHANGED:
         return f"{initiative} moved from {payload.get('from_stage')} to {payload.get('to_stage')}."
-    if event == "gate.overdue":
+    if event == Event.GATE_OVERDUE:
         return (
             f"{initiative}: gate “{payload.get('stage_name')}” is overdue "
             f"(due {payload.get('due_on')})."
         )
-    if event == "target.missed":
+    if event == Event.TARGET_MISSED:
         return (
             f"{initiative}: {payload.get('metric_key')} = {payload.get('value')} misses "
             f"{payload.get('comparator')} {payload.get('threshold')}."
@@ -127,6 +128,7 @@ def webhooks_enqueue(event: str, payload: dict, hooks: list | None = None) -> No
 
     if hooks is None:
         hooks = listening_hooks(event)
+    event = str(event)  # a plain name for the task queue and the delivery log
     for hook in hooks:
         delivery_id = uuid.uuid4().hex
         transaction.on_commit(
@@ -159,22 +161,18 @@ def overdue_gates_publish(*, today=None) -> int:
     Run once a day (see CELERY_BEAT_SCHEDULE), so each overdue gate is announced daily.
     """
     from gates.models import Gate
-    from initiatives.models import Initiative
 
-    hooks = listening_hooks("gate.overdue")
+    hooks = listening_hooks(Event.GATE_OVERDUE)
     if not hooks:
         return 0  # nobody listens: no need to read the overdue gates at all
     today = today or timezone.localdate()
     gates = (
-        Gate.objects.pending()
-        .filter(due_on__lt=today, initiative__status=Initiative.Status.ACTIVE)
-        .select_related("initiative", "stage")
-        .order_by("due_on", "pk")
+        Gate.objects.overdue(today).select_related("initiative", "stage").order_by("due_on", "pk")
     )
     count = 0
     for gate in gates:
         webhooks_enqueue(
-            "gate.overdue",
+            Event.GATE_OVERDUE,
             {
                 "initiative": gate.initiative.key,
                 "initiative_name": gate.initiative.name,

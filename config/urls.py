@@ -3,8 +3,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from core.health import healthz
 from initiatives import converters  # noqa: F401  (registers <initiative_key:…>)
-from initiatives.views import healthz
 from reports.views import initiative_brief
 
 urlpatterns = [

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth import get_user_model
 
 from gates.models import ChecklistItem, Decision, Gate
-from teams.roles import PortfolioRole
+from teams.roles import PortfolioRole, users_with_roles
 
 
 class ChecklistItemForm(forms.Form):
@@ -77,10 +76,8 @@ class GatekeeperForm(forms.Form):
     def __init__(self, *args, gate: Gate, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["user"].queryset = (
-            get_user_model()
-            .objects.filter(is_active=True, groups__name=PortfolioRole.EXECUTIVE)
+            users_with_roles({PortfolioRole.EXECUTIVE})
             .exclude(gatekeeping__gate=gate)
-            .distinct()
             .order_by("first_name", "username")
         )
         self.fields["user"].label_from_instance = lambda u: u.get_full_name() or u.get_username()

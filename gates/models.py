@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Count, Q
@@ -20,14 +23,20 @@ class Decision(models.TextChoices):
 
 class GateQuerySet(models.QuerySet):
     def pending(self):
-        return self.filter(state__in=[Gate.State.OPEN, Gate.State.IN_REVIEW])
+        """Gates still in play: open or in review."""
+        return self.filter(state__in=Gate.PENDING_STATES)
+
+    def overdue(self, today: datetime.date):
+        """Pending gates of active initiatives past their due date."""
+        return self.pending().filter(due_on__lt=today, initiative__status=Initiative.Status.ACTIVE)
 
     def with_readiness(self):
+        """Each gate with `required_cleared` of `required_total` checklist items."""
         required = Q(items__required=True)
         return self.annotate(
             required_total=Count("items", filter=required),
             required_cleared=Count(
-                "items", filter=required & Q(items__state__in=["done", "not_applicable"])
+                "items", filter=required & Q(items__state__in=ChecklistItem.CLEARED_STATES)
             ),
         )
 
@@ -75,6 +84,8 @@ class Gate(models.Model):
 
     objects = GateQuerySet.as_manager()
 
+    PENDING_STATES = (State.OPEN, State.IN_REVIEW)
+
     class Meta:
         ordering = ["initiative", "stage__order"]
         constraints = [
@@ -105,7 +116,7 @@ class Gate(models.Model):
 
     @property
     def is_pending(self) -> bool:
-        return self.state in (self.State.OPEN, self.State.IN_REVIEW)
+        return self.state in self.PENDING_STATES
 
     @property
     def is_overdue(self) -> bool:
@@ -115,9 +126,7 @@ class Gate(models.Model):
         """(cleared, total) of required items; uses annotations when the queryset made them."""
         if hasattr(self, "required_total"):
             return self.required_cleared, self.required_total
-        required = [item for item in self.items.all() if item.required]
-        cleared = [item for item in required if item.is_cleared]
-        return len(cleared), len(required)
+        return readiness_of(self.items.all())
 
     @property
     def readiness(self) -> float:
@@ -185,11 +194,20 @@ class GateDecision(models.Model):
         return f"{self.get_decision_display()} on {self.gate}"
 
 
+class ChecklistItemQuerySet(models.QuerySet):
+    def cleared(self):
+        """Items done or not applicable."""
+        return self.filter(state__in=ChecklistItem.CLEARED_STATES)
+
+
 class ChecklistItem(models.Model):
     class State(models.TextChoices):
         OPEN = "open", "Open"
         DONE = "done", "Done"
         NOT_APPLICABLE = "not_applicable", "Not applicable"
+
+    # An item counts towards readiness when done, or not applicable with a reason.
+    CLEARED_STATES = (State.DONE, State.NOT_APPLICABLE)
 
     gate = models.ForeignKey(Gate, on_delete=models.CASCADE, related_name="items")
     template = models.ForeignKey(
@@ -217,6 +235,8 @@ class ChecklistItem(models.Model):
     # Bumped on every write; a stale edit names the version it saw.
     version = models.PositiveIntegerField(default=1)
 
+    objects = ChecklistItemQuerySet.as_manager()
+
     class Meta:
         ordering = ["gate", "order"]
         constraints = [
@@ -237,7 +257,18 @@ class ChecklistItem(models.Model):
 
     @property
     def is_cleared(self) -> bool:
-        return self.state in (self.State.DONE, self.State.NOT_APPLICABLE)
+        return self.state in self.CLEARED_STATES
+
+
+def readiness_of(items: Iterable[ChecklistItem]) -> tuple[int, int]:
+    """(cleared, total) of the required items among `items`."""
+    required = [item for item in items if item.required]
+    return sum(1 for item in required if item.is_cleared), len(required)
+
+
+def open_required_items(items: Iterable[ChecklistItem]) -> list[ChecklistItem]:
+    """The required items not yet cleared: what a go needs an override for."""
+    return [item for item in items if item.required and not item.is_cleared]
 
 
 class StageTransition(models.Model):

@@ -10,8 +10,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.htmx import apply_service_errors, template_for
 from gates.forms import ChecklistItemForm, GatekeeperForm, GateRuleForm, VoteForm
 from gates.models import ChecklistItem, Gate, GateDecision
+from gates.selectors import gates_awaiting
 from gates.services import (
     checklist_item_update,
     gate_request_review,
@@ -19,11 +21,12 @@ from gates.services import (
     gate_vote,
     gatekeeper_add,
 )
-from initiatives import selectors
 from initiatives.exceptions import AlreadyDecided, InvalidState, StaleEdit
-from initiatives.policy import Action, can, is_admin
-from initiatives.views import apply_service_errors, initiative_page_context, template_for
-from teams.roles import PortfolioRole, portfolio_roles
+from initiatives.pages import initiative_page_context
+from initiatives.policy import Action, can
+from initiatives.selectors import initiative_for_page
+from teams.policy import DECIDER_ROLES
+from teams.roles import has_role
 
 ITEM_TEMPLATE = "gates/item.html"
 
@@ -169,7 +172,7 @@ def vote(request, pk: int):
             else:
                 messages.success(request, "Vote recorded; waiting for the other gatekeepers.")
             return redirect(f"{initiative.get_absolute_url()}#gate")
-    page = selectors.initiative_for_page(request.user, initiative.key)
+    page = initiative_for_page(request.user, initiative.key)
     context = initiative_page_context(request, page, vote_form=form)
     return render(request, "initiatives/detail.html", context)
 
@@ -188,7 +191,7 @@ def gatekeeper_create(request, pk: int):
             user = form.cleaned_data["user"]
             messages.success(request, f"{user.get_full_name() or user} is now a gatekeeper.")
         return redirect(f"{gate.initiative.get_absolute_url()}#gate")
-    page = selectors.initiative_for_page(request.user, gate.initiative.key)
+    page = initiative_for_page(request.user, gate.initiative.key)
     context = initiative_page_context(request, page, gatekeeper_form=form)
     return render(request, "initiatives/detail.html", context)
 
@@ -206,7 +209,7 @@ def rule_update(request, pk: int):
         else:
             messages.success(request, f"Rule: {gate.get_rule_display().lower()} decides.")
         return redirect(f"{gate.initiative.get_absolute_url()}#gate")
-    page = selectors.initiative_for_page(request.user, gate.initiative.key)
+    page = initiative_for_page(request.user, gate.initiative.key)
     context = initiative_page_context(request, page, rule_form=form)
     return render(request, "initiatives/detail.html", context)
 
@@ -215,7 +218,7 @@ def rule_update(request, pk: int):
 @require_GET
 def awaiting(request):
     """Gates in review that wait for the current user's vote."""
-    gates = list(selectors.gates_awaiting(request.user))
+    gates = list(gates_awaiting(request.user))
     template = "gates/awaiting.html"
     return render(request, template_for(request, template, "awaiting-list"), {"gates": gates})
 
@@ -226,7 +229,7 @@ def awaiting_count(request):
     """The nav link with its count; fetched by htmx after the page loads."""
     user = request.user
     count = Gate.objects.awaiting_vote_from(user).count()
-    if not count and not (is_admin(user) or PortfolioRole.EXECUTIVE in portfolio_roles(user)):
+    if not count and not has_role(user, DECIDER_ROLES):
         return HttpResponse("")  # nobody asks this user to decide: the link goes away
     # The link is loaded into another page: that page's address says whether it is current.
     current = request.htmx.current_url_abs_path if request.htmx else ""

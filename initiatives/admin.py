@@ -10,6 +10,12 @@ read-only here.
 from django.contrib import admin
 from django.db.models import Count
 
+from gates.services import (
+    initiative_start,
+    initiative_update,
+    measurement_record,
+    target_create,
+)
 from initiatives import services
 from initiatives.models import (
     Activity,
@@ -264,16 +270,14 @@ class InitiativeAdmin(admin.ModelAdmin):
             fields = {
                 name: form.cleaned_data[name]
                 for name in form.changed_data
-                if name in services.INITIATIVE_EDITABLE_FIELDS
+                if name in Initiative.EDITABLE_FIELDS
             }
             if "tags" in form.changed_data:
                 fields["tags"] = [tag.name for tag in form.cleaned_data["tags"]]
             if fields:
-                services.initiative_update(initiative=obj, actor=request.user, **fields)
+                initiative_update(initiative=obj, actor=request.user, **fields)
             return
         # Starting an initiative allocates its key and opens its first gate.
-        # Imported here because gates depends on initiatives, not the reverse.
-        from gates.services import initiative_start
 
         created = initiative_start(
             actor=request.user,
@@ -390,8 +394,6 @@ class TargetAdmin(NoDeleteMixin, admin.ModelAdmin):
             super().save_model(request, obj, form, change)
             return
         # target_create links the open gate's checklist items that name this metric.
-        from gates.services import target_create
-
         data = form.cleaned_data
         created = target_create(
             initiative=data["initiative"],
@@ -429,8 +431,6 @@ class MeasurementAdmin(NoDeleteMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         # The service updates the target's latest value and the items that follow it.
-        from gates.services import measurement_record
-
         created = measurement_record(
             target=form.cleaned_data["target"],
             value=form.cleaned_data["value"],

@@ -7,7 +7,8 @@ from django.contrib.auth import get_user_model
 
 from initiatives.models import BusinessCase, Framework, Initiative, Membership, Target
 from teams.models import Team
-from teams.roles import PortfolioRole
+from teams.policy import OWNER_ROLES, SPONSOR_ROLES
+from teams.roles import users_with_roles
 
 ALL_STATUSES = "all"
 
@@ -44,13 +45,9 @@ class BoardFilterForm(forms.Form):
         return self.cleaned_data.get(name) or default
 
 
-def _people(*roles: str):
-    return (
-        get_user_model()
-        .objects.filter(is_active=True, groups__name__in=roles)
-        .distinct()
-        .order_by("first_name", "last_name", "username")
-    )
+def _people(roles):
+    """The active people who may hold `roles`, as the services check them."""
+    return users_with_roles(roles).order_by("first_name", "last_name", "username")
 
 
 class PersonChoiceField(forms.ModelChoiceField):
@@ -75,8 +72,8 @@ class InitiativeForm(forms.ModelForm):
     def __init__(self, *args, creating: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = Team.objects.order_by("name")
-        self.fields["owner"].queryset = _people(PortfolioRole.PRODUCT_MANAGER, PortfolioRole.ADMIN)
-        self.fields["sponsor"].queryset = _people(PortfolioRole.EXECUTIVE)
+        self.fields["owner"].queryset = _people(OWNER_ROLES)
+        self.fields["sponsor"].queryset = _people(SPONSOR_ROLES)
         if creating:
             self.fields["framework"].queryset = Framework.objects.all()
             self.fields["framework"].initial = Framework.default()

@@ -9,9 +9,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, OuterRef, Q, Value, When
 from django.utils import timezone
 
+from core.db import count_of
 from teams.models import Team
 from teams.roles import StageRole
 
@@ -55,6 +56,9 @@ class Stage(models.Model):
     recommended_roles = models.JSONField(default=list, blank=True)
     has_exit_gate = models.BooleanField(default=True)
 
+    # A gate of an open-ended stage (no max_weeks) is due this long after it opens.
+    DEFAULT_GATE_WEEKS = 4
+
     class Meta:
         ordering = ["framework", "order"]
         constraints = [
@@ -84,6 +88,11 @@ class Stage(models.Model):
 
     def next_stage(self) -> Stage | None:
         return self.framework.stages.filter(order__gt=self.order).order_by("order").first()
+
+    def gate_due_on(self, opened_on: datetime.date) -> datetime.date:
+        """When this stage's exit gate, opened or reopened on `opened_on`, falls due."""
+        weeks = self.max_weeks if self.max_weeks is not None else self.DEFAULT_GATE_WEEKS
+        return opened_on + datetime.timedelta(weeks=weeks)
 
 
 class ChecklistItemTemplate(models.Model):
@@ -131,10 +140,36 @@ class KeyCounter(models.Model):
 
 class InitiativeQuerySet(models.QuerySet):
     def stalled(self, today: datetime.date | None = None):
-        return self.filter(stalls_on__lt=today or timezone.localdate(), status="active")
+        """Active initiatives past their stage's max duration."""
+        return self.filter(Initiative.stalled_q(today or timezone.localdate()))
 
     def overdue(self, today: datetime.date | None = None):
-        return self.filter(gate_due_on__lt=today or timezone.localdate(), status="active")
+        """Active initiatives whose open gate is past its due date."""
+        return self.filter(Initiative.overdue_q(today or timezone.localdate()))
+
+    def with_flags(self, today: datetime.date):
+        """Each initiative with `overdue_flag` and `stalled_flag` (1 or 0), for ordering."""
+        return self.annotate(
+            overdue_flag=Case(
+                When(Initiative.overdue_q(today), then=Value(1)),
+                default=Value(0),
+                output_field=models.IntegerField(),
+            ),
+            stalled_flag=Case(
+                When(Initiative.stalled_q(today), then=Value(1)),
+                default=Value(0),
+                output_field=models.IntegerField(),
+            ),
+        )
+
+    def with_target_counts(self):
+        """Each initiative with `targets_met`, `targets_missed` and `targets_no_data`."""
+        targets = Target.objects.filter(initiative=OuterRef("pk"))
+        return self.annotate(
+            targets_met=count_of(targets.filter(status=Target.Status.MET), "initiative"),
+            targets_missed=count_of(targets.filter(status=Target.Status.MISSED), "initiative"),
+            targets_no_data=count_of(targets.filter(status=Target.Status.NO_DATA), "initiative"),
+        )
 
     def visible_to(self, user):
         from initiatives.policy import visible_initiatives_filter
@@ -194,6 +229,10 @@ class Initiative(models.Model):
 
     objects = InitiativeQuerySet.as_manager()
 
+    # What people change by editing an initiative (forms, the API, the admin); the
+    # framework, stage, status and dates move only through the gate workflow.
+    EDITABLE_FIELDS = ["name", "summary", "problem", "team", "owner", "sponsor", "maturity_level"]
+
     class Meta:
         ordering = ["key"]
         constraints = [
@@ -226,32 +265,49 @@ class Initiative(models.Model):
     def days_in_stage(self) -> int:
         return (timezone.localdate() - self.stage_entered_on).days
 
+    # Stalled: active and past the stage's max duration. Overdue: active and its open gate
+    # past due. Each is written twice, for a row and for a query, side by side.
+
     @property
     def is_stalled(self) -> bool:
-        return (
-            self.status == self.Status.ACTIVE
-            and self.stalls_on is not None
-            and self.stalls_on < timezone.localdate()
-        )
+        return self.is_late(self.stalls_on)
 
     @property
     def is_overdue(self) -> bool:
-        return (
-            self.status == self.Status.ACTIVE
-            and self.gate_due_on is not None
-            and self.gate_due_on < timezone.localdate()
-        )
+        return self.is_late(self.gate_due_on)
 
-    def composition_gap(self, memberships=None) -> list[str]:
-        """Recommended roles of the current and next stage that nobody on the team holds."""
-        wanted = list(self.stage.recommended_roles)
-        following = self.stage.next_stage()
-        if following:
-            wanted += [r for r in following.recommended_roles if r not in wanted]
+    def is_late(self, day: datetime.date | None) -> bool:
+        return self.status == self.Status.ACTIVE and day is not None and day < timezone.localdate()
+
+    @staticmethod
+    def stalled_q(today: datetime.date) -> Q:
+        return Q(status=Initiative.Status.ACTIVE, stalls_on__lt=today)
+
+    @staticmethod
+    def overdue_q(today: datetime.date) -> Q:
+        return Q(status=Initiative.Status.ACTIVE, gate_due_on__lt=today)
+
+    def composition_gap(self, memberships=None, stages: list[Stage] | None = None) -> list[str]:
+        """Recommended roles of the current and next stage that nobody on the team holds.
+
+        `stages`, the framework's stages in order, saves reading the next stage.
+        """
+        if stages is None:
+            following = self.stage.next_stage()
+        else:
+            following = next((stage for stage in stages if stage.order > self.stage.order), None)
         if memberships is None:
             memberships = self.memberships.all()
         held = {m.stage_role for m in memberships}
-        return [role for role in wanted if role not in held]
+        return [role for role in roles_wanted(self.stage, following) if role not in held]
+
+
+def roles_wanted(stage: Stage, following: Stage | None) -> list[str]:
+    """The roles a team needs in `stage`: its recommended roles, then those of the next one."""
+    wanted = list(stage.recommended_roles)
+    if following is not None:
+        wanted += [role for role in following.recommended_roles if role not in wanted]
+    return wanted
 
 
 def stalls_on_for(stage: Stage, entered_on: datetime.date) -> datetime.date | None:

@@ -21,6 +21,7 @@ from enum import StrEnum
 from django.db.models import Exists, OuterRef, Q
 
 from teams.models import TeamMembership
+from teams.policy import CREATE_ROLES, is_admin, may_manage_team, reads_everything, team_role
 from teams.roles import PortfolioRole, portfolio_roles
 
 
@@ -36,17 +37,6 @@ class Action(StrEnum):
     MANAGE_TEAM = "manage_team"
     VIEW_PORTFOLIO = "view_portfolio"
     IMPORT_PORTFOLIO = "import_portfolio"
-
-
-READ_ALL_ROLES = {PortfolioRole.ADMIN, PortfolioRole.EXECUTIVE, PortfolioRole.VIEWER}
-
-
-def is_admin(user) -> bool:
-    return PortfolioRole.ADMIN in portfolio_roles(user)
-
-
-def reads_everything(user) -> bool:
-    return bool(READ_ALL_ROLES & portfolio_roles(user))
 
 
 def visible_initiatives_filter(user) -> Q | None:
@@ -66,14 +56,6 @@ def visible_initiatives_filter(user) -> Q | None:
     )
 
 
-def _team_role(user, team_id: int) -> str | None:
-    cache = getattr(user, "_tollgate_team_roles", None)
-    if cache is None:
-        cache = dict(TeamMembership.objects.filter(user=user).values_list("team_id", "role"))
-        user._tollgate_team_roles = cache
-    return cache.get(team_id)
-
-
 def _is_member(user, initiative) -> bool:
     # Uses a prefetched memberships list when the caller made one.
     cache = getattr(initiative, "_prefetched_objects_cache", {})
@@ -87,7 +69,7 @@ def _reads(user, initiative) -> bool:
         return True
     if user.pk in (initiative.owner_id, initiative.sponsor_id):
         return True
-    return _team_role(user, initiative.team_id) is not None or _is_member(user, initiative)
+    return team_role(user, initiative.team_id) is not None or _is_member(user, initiative)
 
 
 def _edits(user, initiative) -> bool:
@@ -95,7 +77,7 @@ def _edits(user, initiative) -> bool:
         return True
     return (
         PortfolioRole.PRODUCT_MANAGER in portfolio_roles(user)
-        and _team_role(user, initiative.team_id) == TeamMembership.Role.LEAD
+        and team_role(user, initiative.team_id) == TeamMembership.Role.LEAD
     )
 
 
@@ -111,15 +93,12 @@ def can(user, action: Action | str, obj=None) -> bool:
     if action == Action.IMPORT_PORTFOLIO:
         return is_admin(user)
     if action == Action.CREATE:
-        return bool({PortfolioRole.ADMIN, PortfolioRole.PRODUCT_MANAGER} & roles)
+        return bool(CREATE_ROLES & roles)
     if action == Action.MANAGE_TEAM:
-        if is_admin(user):
-            return True
         if obj is None:
-            return False
+            return is_admin(user)
         # Asked about an initiative (or a team membership), answer for its team.
-        team_id = getattr(obj, "team_id", None) or obj.pk
-        return _team_role(user, team_id) == TeamMembership.Role.LEAD
+        return may_manage_team(user, getattr(obj, "team_id", None) or obj.pk)
 
     initiative, gate = _resolve(obj)
     if initiative is None:

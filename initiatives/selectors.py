@@ -1,78 +1,27 @@
-"""Read paths of the portfolio board and the initiative page, shaped for a constant query count.
+"""Reads of initiatives, shaped for a constant query count: the board's filters and frameworks,
+the initiative page's own parts (targets, activity), and the initiatives and allocations that
+the teams and people pages show.
 
-The board and the initiative page compose initiatives with their gates, so this
-module reads `gates.models` (the page is where the two apps meet).
+What puts initiatives and their gates together (board cards, the gate part of the page) is
+in `gates.selectors`: gates know initiatives, not the reverse.
 """
 
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from django.db.models import (
-    Case,
-    Count,
-    F,
-    IntegerField,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Value,
-    When,
-    Window,
-)
-from django.db.models.functions import Coalesce, RowNumber
-from django.utils import timezone
+from django.contrib.auth import get_user_model
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum, Window
+from django.db.models.functions import RowNumber
 
-from gates.models import ChecklistItem, Gate, GateDecision, StageTransition
-from initiatives.models import Activity, Framework, Initiative, Measurement, Stage, Target
+from initiatives.models import Activity, Framework, Initiative, Measurement, Membership, Target
+from teams.models import Team, TeamMembership
+from teams.policy import reads_everything
 
 SPARKLINE_POINTS = 12
 ACTIVITY_PAGE_SIZE = 15
 BOARD_STATUSES = [choice for choice in Initiative.Status]
-
-
-def _count_of(queryset: QuerySet, group_field: str) -> Subquery:
-    """A correlated COUNT(*) subquery, 0 when nothing matches."""
-    counted = (
-        queryset.order_by().values(group_field).annotate(total=Count("pk")).values("total")[:1]
-    )
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-
-
-def with_board_annotations(queryset: QuerySet[Initiative], today: datetime.date):
-    """State and readiness of the current gate, production-bar counts, overdue/stalled flags."""
-    current_items = ChecklistItem.objects.filter(
-        gate__initiative=OuterRef("pk"), gate__stage=OuterRef("stage"), required=True
-    )
-    targets = Target.objects.filter(initiative=OuterRef("pk"))
-    active = Q(status=Initiative.Status.ACTIVE)
-    current_gate = Gate.objects.filter(initiative=OuterRef("pk"), stage=OuterRef("stage"))
-    return queryset.annotate(
-        gate_state=Subquery(current_gate.values("state")[:1]),
-        required_total=_count_of(current_items, "gate__initiative"),
-        required_cleared=_count_of(
-            current_items.filter(state__in=["done", "not_applicable"]), "gate__initiative"
-        ),
-        targets_met=_count_of(targets.filter(status=Target.Status.MET), "initiative"),
-        targets_missed=_count_of(targets.filter(status=Target.Status.MISSED), "initiative"),
-        targets_no_data=_count_of(targets.filter(status=Target.Status.NO_DATA), "initiative"),
-        overdue_flag=Case(
-            When(active & Q(gate_due_on__lt=today), then=Value(1)),
-            default=Value(0),
-            output_field=IntegerField(),
-        ),
-        stalled_flag=Case(
-            When(active & Q(stalls_on__lt=today), then=Value(1)),
-            default=Value(0),
-            output_field=IntegerField(),
-        ),
-    )
-
-
-# Overdue first, then stalled, then the longest in stage.
-BOARD_ORDER = [F("overdue_flag").desc(), F("stalled_flag").desc(), "stage_entered_on", "key"]
 
 
 @dataclass
@@ -115,18 +64,6 @@ class BoardFilters:
         )
 
 
-@dataclass
-class Column:
-    stage: Stage
-    total: int = 0
-    cards: list[Initiative] = field(default_factory=list)
-    next_page: int = 2
-
-    @property
-    def has_more(self) -> bool:
-        return len(self.cards) < self.total
-
-
 def board_frameworks(user) -> list[Framework]:
     """Frameworks that have initiatives the user can see (for the switcher), default first."""
     visible = Initiative.objects.visible_to(user)
@@ -135,72 +72,6 @@ def board_frameworks(user) -> list[Framework]:
             initiative_count=Count("initiatives", filter=Q(initiatives__in=visible))
         ).filter(initiative_count__gt=0)
     )
-
-
-def board_columns(
-    *,
-    user,
-    filters: BoardFilters,
-    stages: list[Stage],
-    page_size: int,
-    expanded_stage: Stage | None = None,
-    expanded_pages: int = 1,
-    today: datetime.date | None = None,
-) -> list[Column]:
-    """One column per stage: its total and its first page of cards. Two queries in all."""
-    today = today or timezone.localdate()
-    base = filters.apply(Initiative.objects.visible_to(user), today)
-    totals = dict(
-        base.order_by().values("stage").annotate(total=Count("pk")).values_list("stage", "total")
-    )
-    columns = [
-        Column(
-            stage=stage,
-            total=totals.get(stage.pk, 0),
-            next_page=expanded_pages + 1 if stage == expanded_stage else 2,
-        )
-        for stage in stages
-    ]
-    if not any(column.total for column in columns):
-        return columns
-    ranked = with_board_annotations(base, today).annotate(
-        position=Window(RowNumber(), partition_by=[F("stage")], order_by=BOARD_ORDER)
-    )
-    limit = Q(position__lte=page_size)
-    if expanded_stage is not None:
-        limit |= Q(stage=expanded_stage, position__lte=page_size * expanded_pages)
-    cards = ranked.filter(limit).select_related("team", "owner").order_by("stage", "position")
-    by_stage = {column.stage.pk: column for column in columns}
-    for card in cards:
-        column = by_stage.get(card.stage_id)
-        if column is not None:
-            card.stage = column.stage  # the column's stage: no query for max_weeks
-            column.cards.append(card)
-    return columns
-
-
-def column_page(
-    *,
-    user,
-    filters: BoardFilters,
-    stage: Stage,
-    page: int,
-    page_size: int,
-    today: datetime.date | None = None,
-) -> tuple[list[Initiative], bool]:
-    """One further page of a column, and whether there is another after it. One query."""
-    today = today or timezone.localdate()
-    queryset = (
-        with_board_annotations(filters.apply(Initiative.objects.visible_to(user), today), today)
-        .filter(stage=stage)
-        .select_related("team", "owner")
-        .order_by(*BOARD_ORDER)
-    )
-    start = (page - 1) * page_size
-    cards = list(queryset[start : start + page_size + 1])
-    for card in cards:
-        card.stage = stage
-    return cards[:page_size], len(cards) > page_size
 
 
 # --- The initiative page ----------------------------------------------------------------
@@ -216,33 +87,6 @@ def initiative_for_page(user, key: str) -> Initiative | None:
         .prefetch_related("tags", "memberships__user")
         .filter(key=key)
         .first()
-    )
-
-
-def current_gate(initiative: Initiative) -> Gate | None:
-    """The gate of the current stage, with items, gatekeepers and readiness counts."""
-    return (
-        Gate.objects.filter(initiative=initiative, stage_id=initiative.stage_id)
-        .select_related("decided_by", "review_requested_by", "stage")
-        .prefetch_related("items__updated_by", "gatekeepers__user")
-        .first()
-    )
-
-
-def stage_timeline(initiative: Initiative) -> list[StageTransition]:
-    return list(
-        StageTransition.objects.filter(initiative=initiative)
-        .select_related("from_stage", "to_stage", "decided_by")
-        .order_by("transitioned_at", "pk")
-    )
-
-
-def gate_decisions(initiative: Initiative) -> list[GateDecision]:
-    """Every decision ever taken on the initiative's gates, newest first."""
-    return list(
-        GateDecision.objects.filter(gate__initiative=initiative)
-        .select_related("gate__stage", "decided_by")
-        .order_by("-decided_at", "-pk")
     )
 
 
@@ -280,11 +124,75 @@ def activity_page(initiative: Initiative, page: int, page_size: int = ACTIVITY_P
     return rows[:page_size], len(rows) > page_size
 
 
-def gates_awaiting(user) -> QuerySet[Gate]:
-    """Gates in review waiting for this user's vote, with readiness, oldest request first."""
-    return (
-        Gate.objects.awaiting_vote_from(user)
-        .with_readiness()
-        .select_related("initiative__team", "initiative__owner", "stage")
-        .order_by("review_requested_at", "pk")
+# --- Teams and people pages -----------------------------------------------------------------
+
+# Allocations count while the work goes on: stopped and completed initiatives free people.
+ALLOCATING_STATUSES = [Initiative.Status.ACTIVE, Initiative.Status.ON_HOLD]
+FULL_ALLOCATION = 100
+
+
+def teams_visible_to(user) -> QuerySet[Team]:
+    """Teams the user belongs to or whose initiatives they can read (all for readers-of-all).
+
+    The teams pages and the teams API both list these, so a page never shows what the API
+    hides.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return Team.objects.none()
+    if reads_everything(user):
+        return Team.objects.all()
+    return Team.objects.filter(
+        Q(pk__in=TeamMembership.objects.filter(user=user).values("team_id"))
+        | Q(pk__in=Initiative.objects.visible_to(user).values("team_id"))
     )
+
+
+def team_initiatives(user, team: Team) -> list[Initiative]:
+    """The team's initiatives that the user may read, with stage and status."""
+    return list(
+        Initiative.objects.visible_to(user)
+        .filter(team=team)
+        .select_related("stage", "owner")
+        .order_by("key")
+    )
+
+
+def allocating_memberships(viewer) -> QuerySet[Membership]:
+    """Memberships of active and on-hold initiatives the viewer may read."""
+    return Membership.objects.filter(
+        initiative__in=Initiative.objects.visible_to(viewer)
+        .filter(status__in=ALLOCATING_STATUSES)
+        .values("pk")
+    )
+
+
+def people_allocations(viewer, *, over_only: bool = False) -> QuerySet:
+    """People with allocations the viewer can see, each with `total_allocation` summed in SQL.
+
+    Each person carries `allocations`, the memberships behind the total, so a page of
+    people costs three queries (count, page, allocations) whatever its size.
+    """
+    memberships = allocating_memberships(viewer)
+    people = (
+        get_user_model()
+        .objects.filter(pk__in=memberships.values("user_id"))
+        .annotate(
+            total_allocation=Sum(
+                "initiative_memberships__allocation_percent",
+                filter=Q(initiative_memberships__in=memberships.values("pk")),
+            )
+        )
+        .prefetch_related(
+            Prefetch(
+                "initiative_memberships",
+                queryset=memberships.select_related("initiative").order_by(
+                    "-allocation_percent", "initiative__key"
+                ),
+                to_attr="allocations",
+            )
+        )
+        .order_by("-total_allocation", "first_name", "last_name", "username")
+    )
+    if over_only:
+        people = people.filter(total_allocation__gt=FULL_ALLOCATION)
+    return people

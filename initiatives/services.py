@@ -1,4 +1,8 @@
-"""Writes to initiatives, business cases and teams. The gate workflow is in gates.services."""
+"""Writes to initiatives that do not touch their gates: keys, business cases, team members.
+
+Starting, changing and resuming an initiative open or re-point its gate, so those
+live with the gate workflow in `gates.services`.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from initiatives.activity import _jsonable, activity_entry, activity_log, activity_log_many
+from initiatives.activity import _jsonable, activity_log
 from initiatives.exceptions import StaleEdit
 from initiatives.models import (
     BusinessCase,
@@ -20,16 +24,7 @@ from initiatives.models import (
     KeyCounter,
     Membership,
 )
-
-INITIATIVE_EDITABLE_FIELDS = [
-    "name",
-    "summary",
-    "problem",
-    "team",
-    "owner",
-    "sponsor",
-    "maturity_level",
-]
+from teams.policy import may_own_initiatives, may_sponsor_initiatives
 
 
 def initiative_key_allocate(*, prefix: str | None = None) -> str:
@@ -48,18 +43,10 @@ def initiative_people_validate(*, owner, sponsor) -> None:
     The sponsor is the default gatekeeper, so an owner who could name themselves
     sponsor would approve their own gates.
     """
-    from teams.roles import PortfolioRole, portfolio_roles
-
     errors = {}
-    if owner is not None and (
-        not owner.is_active
-        or not {PortfolioRole.PRODUCT_MANAGER, PortfolioRole.ADMIN} & portfolio_roles(owner)
-    ):
+    if owner is not None and not may_own_initiatives(owner):
         errors["owner"] = "The owner must be an active product manager or portfolio admin."
-    if sponsor is not None and (
-        not sponsor.is_active
-        or not {PortfolioRole.EXECUTIVE, PortfolioRole.ADMIN} & portfolio_roles(sponsor)
-    ):
+    if sponsor is not None and not may_sponsor_initiatives(sponsor):
         errors["sponsor"] = "The executive sponsor must be an active executive."
     elif sponsor is not None and owner is not None and sponsor.pk == owner.pk:
         errors["sponsor"] = "The sponsor decides the gates, so choose someone other than the owner."
@@ -72,75 +59,6 @@ def initiative_touch(initiative_id: int) -> None:
     Initiative.objects.filter(pk=initiative_id).update(
         updated_at=timezone.now(), version=F("version") + 1
     )
-
-
-@transaction.atomic
-def initiative_update(
-    *, initiative: Initiative, actor, expected_version: int | None = None, **fields: Any
-) -> Initiative:
-    """Change an initiative's descriptive fields; refuses a stale edit."""
-    unknown = set(fields) - set(INITIATIVE_EDITABLE_FIELDS) - {"tags"}
-    if unknown:
-        raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}")
-    locked = Initiative.objects.select_for_update().get(pk=initiative.pk)
-    if expected_version is not None and locked.version != expected_version:
-        raise StaleEdit("This initiative changed since you loaded it.", current=locked)
-    tags = fields.pop("tags", None)
-    if "owner" in fields or "sponsor" in fields:
-        initiative_people_validate(
-            owner=fields.get("owner", locked.owner), sponsor=fields.get("sponsor", locked.sponsor)
-        )
-    previous_sponsor_id = locked.sponsor_id
-    entries = []
-    for name, value in fields.items():
-        before = getattr(locked, name)
-        if before != value:
-            setattr(locked, name, value)
-            entries.append(
-                activity_entry(
-                    actor=actor,
-                    initiative=locked,
-                    verb="initiative.changed",
-                    field=name,
-                    before=before,
-                    after=value,
-                )
-            )
-    if tags is not None:
-        _set_tags(locked, tags)
-    if entries or tags is not None:
-        locked.full_clean(exclude=["tags"])
-        locked.version += 1
-        locked.save()
-        activity_log_many(entries)
-    if locked.sponsor_id != previous_sponsor_id:
-        _gatekeeper_follow_sponsor(locked, previous_sponsor_id)
-    return locked
-
-
-def _gatekeeper_follow_sponsor(initiative: Initiative, previous_sponsor_id: int) -> None:
-    """The new sponsor replaces the old one on the gate still in play (its votes stay recorded)."""
-    from django.apps import apps
-
-    Gatekeeper = apps.get_model("gates", "Gatekeeper")
-    pending = Gatekeeper.objects.filter(
-        gate__initiative=initiative, gate__state__in=["open", "in_review"]
-    )
-    pending.filter(user_id=previous_sponsor_id).delete()
-    gate_ids = set(pending.values_list("gate_id", flat=True)) or set(
-        apps.get_model("gates", "Gate")
-        .objects.filter(initiative=initiative, state__in=["open", "in_review"])
-        .values_list("pk", flat=True)
-    )
-    for gate_id in gate_ids:
-        Gatekeeper.objects.get_or_create(gate_id=gate_id, user_id=initiative.sponsor_id)
-
-
-def _set_tags(initiative: Initiative, names) -> None:
-    from initiatives.models import Tag
-
-    tags = [Tag.objects.get_or_create(name=name.strip().lower())[0] for name in names if name]
-    initiative.tags.set(tags)
 
 
 @transaction.atomic

@@ -1,20 +1,19 @@
-import logging
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from gates.forms import ChecklistItemForm, GatekeeperForm, GateRuleForm, VoteForm
+from core.htmx import apply_service_errors, template_for
+from core.web import positive_int
+from gates import selectors as gate_selectors
 from gates.services import (
     initiative_resume,
     initiative_start,
+    initiative_update,
     measurement_record,
     target_create,
 )
@@ -30,88 +29,10 @@ from initiatives.forms import (
     TargetForm,
 )
 from initiatives.models import Framework, Initiative, Membership, Target
+from initiatives.pages import describe_all, initiative_page_context
 from initiatives.policy import Action, can
-from initiatives.services import (
-    business_case_update,
-    initiative_update,
-    membership_add,
-    membership_remove,
-)
+from initiatives.services import business_case_update, membership_add, membership_remove
 from teams.models import Team
-from teams.roles import StageRole
-
-logger = logging.getLogger(__name__)
-
-INITIATIVE_FORM_FIELDS = ["name", "summary", "problem", "team", "owner", "sponsor"]
-
-
-def _database_health() -> dict:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-    except Exception as exc:
-        logger.warning("Health check: database unreachable", exc_info=True)
-        # The class name only: the message may carry host names or credentials.
-        return {"ok": False, "vendor": connection.vendor, "error": type(exc).__name__}
-    return {"ok": True, "vendor": connection.vendor}
-
-
-def _broker_health() -> dict:
-    url = settings.REDIS_URL
-    if not url:
-        # No broker configured: tasks run in-process, so there is nothing to check.
-        return {"ok": None, "url_configured": False}
-    import redis
-
-    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
-    try:
-        client.ping()
-    except Exception as exc:
-        logger.warning("Health check: broker unreachable", exc_info=True)
-        return {"ok": False, "url_configured": True, "error": type(exc).__name__}
-    finally:
-        client.close()
-    return {"ok": True, "url_configured": True}
-
-
-def _describe_activity(activity) -> str:
-    """One readable line for the timeline, from the entry's message or its verb."""
-    if activity.message:
-        return activity.message
-    subject = activity.object_repr
-    if activity.field:
-        field = activity.field.replace("_", " ")
-        if _is_short(activity.before) and _is_short(activity.after):
-            before, after = activity.before or "—", activity.after or "—"
-            return f"changed {field} of {subject}: {before} → {after}"
-        return f"changed {field} of {subject}"
-    noun, _, action = activity.verb.partition(".")
-    if not action:
-        return f"{activity.verb} {subject}"
-    return f"{action.replace('_', ' ')} {noun.replace('_', ' ')} {subject}"
-
-
-def _is_short(value) -> bool:
-    return value is None or (isinstance(value, str | int | float) and len(str(value)) <= 40)
-
-
-@never_cache
-@require_GET
-def healthz(request):
-    """Liveness for load balancers: 503 only when the database is down.
-
-    A broker outage delays reminders and webhooks but the web app keeps
-    serving, so it reports "degraded" with a 200.
-    """
-    database = _database_health()
-    broker = _broker_health()
-    healthy = database["ok"] and broker["ok"] is not False
-    return JsonResponse(
-        {"status": "ok" if healthy else "degraded", "database": database, "broker": broker},
-        status=200 if database["ok"] else 503,
-    )
-
 
 # --- Access -----------------------------------------------------------------------------
 
@@ -124,14 +45,6 @@ def get_initiative_for_user(user, key: str, action: Action | None = None) -> Ini
     if action is not None and not can(user, action, initiative):
         raise PermissionDenied
     return initiative
-
-
-def template_for(request, template: str, name: str) -> str:
-    """The page, or its named partial for an HTMX request (not boosted, not a history restore)."""
-    htmx = request.htmx
-    if htmx and not htmx.boosted and not htmx.history_restore_request:
-        return f"{template}#{name}"
-    return template
 
 
 # --- The portfolio board ------------------------------------------------------------------
@@ -171,32 +84,25 @@ def _board_filters(request):
     return form, frameworks, filters
 
 
-def _positive_int(value, default: int = 1, maximum: int = 1000) -> int:
-    try:
-        return min(max(int(value), 1), maximum)
-    except (TypeError, ValueError):
-        return default
-
-
 @login_required
 @require_GET
 def board(request):
     """The portfolio board: one column per stage of the chosen framework."""
     form, frameworks, filters = _board_filters(request)
     page_size = settings.TOLLGATE_BOARD_PAGE_SIZE
-    page = _positive_int(request.GET.get("page"))
+    page = positive_int(request.GET.get("page"))
     stages = list(filters.framework.stages.order_by("order")) if filters.framework else []
     shown_stage = next((stage for stage in stages if stage.key == request.GET.get("show")), None)
     template = "initiatives/board.html"
     htmx = request.htmx
     if shown_stage is not None and htmx and not htmx.history_restore_request:
         # "Show more" appends one page of one column.
-        cards, has_more = selectors.column_page(
+        cards, has_more = gate_selectors.column_page(
             user=request.user, filters=filters, stage=shown_stage, page=page, page_size=page_size
         )
         context = {"stage": shown_stage, "cards": cards, "has_more": has_more, "page": page}
         return render(request, f"{template}#column-page", context)
-    columns = selectors.board_columns(
+    columns = gate_selectors.board_columns(
         user=request.user,
         filters=filters,
         stages=stages,
@@ -219,126 +125,6 @@ def board(request):
 # --- The initiative page ------------------------------------------------------------------
 
 
-SPARK_WIDTH, SPARK_HEIGHT, SPARK_PAD = 120, 28, 3
-
-
-def _sparkline(target) -> dict | None:
-    """Coordinates of a small SVG line of the target's recent values, with its threshold."""
-    values = [value for _, value in target.series]
-    if not values:
-        return None
-    low = min([*values, target.threshold])
-    high = max([*values, target.threshold])
-    span = (high - low) or 1.0
-    step = (SPARK_WIDTH - 2 * SPARK_PAD) / max(len(values) - 1, 1)
-
-    def y(value: float) -> float:
-        return round(
-            SPARK_HEIGHT - SPARK_PAD - (value - low) / span * (SPARK_HEIGHT - 2 * SPARK_PAD), 1
-        )
-
-    points = [(round(SPARK_PAD + index * step, 1), y(value)) for index, value in enumerate(values)]
-    return {
-        "points": " ".join(f"{x},{y_}" for x, y_ in points),
-        "last": points[-1],
-        "threshold_y": y(target.threshold),
-        "width": SPARK_WIDTH,
-        "height": SPARK_HEIGHT,
-        "count": len(values),
-    }
-
-
-def _describe_all(activities) -> None:
-    for activity in activities:
-        activity.description = _describe_activity(activity)
-
-
-def _stage_steps(initiative, transitions) -> list[dict]:
-    """Every stage of the framework with when the initiative entered it (if it did)."""
-    entered = {}
-    for transition in transitions:
-        entered[transition.to_stage_id] = transition
-    steps = []
-    for stage in initiative.framework.stages.all():
-        if stage.order < initiative.stage.order:
-            position = "past"
-        elif stage.pk == initiative.stage_id:
-            position = "current"
-        else:
-            position = "future"
-        steps.append({"stage": stage, "position": position, "transition": entered.get(stage.pk)})
-    return steps
-
-
-def initiative_page_context(request, initiative, **forms) -> dict:
-    """Everything the initiative page shows; the gate views reuse it to show form errors."""
-    user = request.user
-    gate = selectors.current_gate(initiative)
-    memberships = list(initiative.memberships.all())
-    transitions = selectors.stage_timeline(initiative)
-    activities, has_older = selectors.activity_page(initiative, 1)
-    _describe_all(activities)
-    targets = selectors.targets_with_series(initiative)
-    for target in targets:
-        target.sparkline = _sparkline(target)
-    role_labels = dict(StageRole.choices)
-    can_edit_checklist = can(user, Action.EDIT_CHECKLIST, initiative)
-    context = {
-        "initiative": initiative,
-        "gate": gate,
-        "business_case": getattr(initiative, "business_case", None),
-        "memberships": memberships,
-        "composition_gap": [
-            role_labels.get(role, role) for role in initiative.composition_gap(memberships)
-        ],
-        "steps": _stage_steps(initiative, transitions),
-        "transitions": transitions,
-        "decisions": selectors.gate_decisions(initiative),
-        "targets": targets,
-        "activities": activities,
-        "has_older": has_older,
-        "activity_page": 1,
-        "can_edit": can(user, Action.EDIT, initiative),
-        "can_edit_checklist": can_edit_checklist,
-        "can_measure": can(user, Action.RECORD_MEASUREMENT, initiative),
-        "measurement_form": MeasurementForm(),
-    }
-    if gate is not None:
-        items = list(gate.items.all())
-        cleared = sum(1 for item in items if item.required and item.is_cleared)
-        required = sum(1 for item in items if item.required)
-        open_required = required - cleared
-        votes = list(gate.votes.select_related("voter").filter(round=gate.review_round))
-        has_voted = any(vote.voter_id == user.pk for vote in votes)
-        may_vote = (
-            gate.state == gate.State.IN_REVIEW and not has_voted and can(user, Action.VOTE, gate)
-        )
-        if can_edit_checklist and gate.is_pending:
-            for item in items:
-                item.form = ChecklistItemForm.for_item(item)
-        context.update(
-            {
-                "items": items,
-                "readiness": (cleared, required),
-                "open_required": open_required,
-                "votes": votes,
-                "may_vote": may_vote,
-                "vote_form": forms.get("vote_form") or (VoteForm() if may_vote else None),
-                "can_request_review": gate.state == gate.State.OPEN
-                and initiative.status == Initiative.Status.ACTIVE
-                and can(user, Action.REQUEST_REVIEW, initiative),
-                "can_manage_gatekeepers": gate.is_pending
-                and can(user, Action.MANAGE_GATEKEEPERS, gate),
-            }
-        )
-        if context["can_manage_gatekeepers"]:
-            context["gatekeeper_form"] = forms.get("gatekeeper_form") or GatekeeperForm(gate=gate)
-            context["rule_form"] = forms.get("rule_form") or GateRuleForm(
-                initial={"rule": gate.rule}
-            )
-    return context
-
-
 @login_required
 @require_GET
 def initiative_detail(request, key):
@@ -352,9 +138,9 @@ def initiative_detail(request, key):
 def initiative_activity(request, key):
     """Older entries of the activity timeline; HTMX appends them below the newer ones."""
     initiative = get_initiative_for_user(request.user, key)
-    page = _positive_int(request.GET.get("page"))
+    page = positive_int(request.GET.get("page"))
     activities, has_older = selectors.activity_page(initiative, page)
-    _describe_all(activities)
+    describe_all(activities)
     context = {
         "initiative": initiative,
         "activities": activities,
@@ -366,15 +152,6 @@ def initiative_activity(request, key):
 
 
 # --- Creating and editing -------------------------------------------------------------------
-
-
-def apply_service_errors(form, error: ValidationError) -> None:
-    """Put a service's ValidationError next to the form's fields (or on top when unknown)."""
-    if hasattr(error, "error_dict"):
-        for field_name, errors in error.message_dict.items():
-            form.add_error(field_name if field_name in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
 
 
 def _form_page(request, form, *, title, initiative=None, submit="Save", intro=""):
@@ -428,12 +205,13 @@ def initiative_edit(request, key):
     version = initiative.version
     form = InitiativeForm(request.POST or None, instance=initiative)
     if request.method == "POST" and form.is_valid():
-        fields = {name: form.cleaned_data[name] for name in INITIATIVE_FORM_FIELDS}
+        # The edit form holds a subset of Initiative.EDITABLE_FIELDS (no framework).
+        fields = dict(form.cleaned_data)
         try:
             initiative = initiative_update(
                 initiative=initiative,
                 actor=request.user,
-                expected_version=_positive_int(request.POST.get("version"), version, 10**9),
+                expected_version=positive_int(request.POST.get("version"), version, 10**9),
                 **fields,
             )
         except StaleEdit:

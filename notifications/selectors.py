@@ -5,14 +5,11 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from gates.models import Gate, GateDecision, Gatekeeper, StageTransition, Vote
 from initiatives.models import Activity, Initiative, Membership
-from teams.roles import PortfolioRole
-
-_PENDING_GATE = [Gate.State.OPEN, Gate.State.IN_REVIEW]
+from teams.roles import PortfolioRole, users_with_roles
 
 
 def _members():
@@ -20,9 +17,7 @@ def _members():
 
 
 def _open_gate_id():
-    return Subquery(
-        Gate.objects.filter(initiative=OuterRef("pk"), state__in=_PENDING_GATE).values("pk")[:1]
-    )
+    return Subquery(Gate.objects.pending().filter(initiative=OuterRef("pk")).values("pk")[:1])
 
 
 def initiatives_due_between(
@@ -92,16 +87,7 @@ def gates_in_review_since(*, cutoff: datetime.datetime) -> QuerySet[Gate]:
 
 def digest_recipients():
     """Executives and portfolio admins who can receive mail."""
-    return (
-        get_user_model()
-        .objects.filter(
-            Q(groups__name__in=[PortfolioRole.EXECUTIVE, PortfolioRole.ADMIN])
-            | Q(is_superuser=True),
-            is_active=True,
-        )
-        .distinct()
-        .order_by("pk")
-    )
+    return users_with_roles({PortfolioRole.EXECUTIVE, PortfolioRole.ADMIN}).order_by("pk")
 
 
 DIGEST_SECTION_LIMIT = 15
@@ -143,12 +129,8 @@ def digest_sections(*, since: datetime.datetime, today: datetime.date) -> dict[s
             .order_by("-decided_at", "pk")
         ),
         "newly_overdue": _section(
-            Gate.objects.filter(
-                state__in=_PENDING_GATE,
-                initiative__status=Initiative.Status.ACTIVE,
-                due_on__gte=since.date(),
-                due_on__lt=today,
-            )
+            Gate.objects.overdue(today)
+            .filter(due_on__gte=since.date())
             .select_related("initiative", "stage")
             .order_by("due_on", "pk")
         ),

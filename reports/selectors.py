@@ -22,12 +22,10 @@ from django.db.models import (
     Count,
     Exists,
     F,
-    IntegerField,
     Min,
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
     Window,
@@ -36,7 +34,8 @@ from django.db.models.functions import Coalesce, Lead, TruncMonth
 from django.utils import timezone
 
 from gates.models import ChecklistItem, Gate, StageTransition
-from initiatives.models import Framework, Initiative, Stage, Target
+from gates.selectors import with_current_gate
+from initiatives.models import Framework, Initiative, Stage, Target, roles_wanted
 from teams.models import Team
 from teams.roles import StageRole
 
@@ -226,8 +225,8 @@ def _stage_figures(scope: QuerySet[Initiative], stages: list[Stage], today) -> l
             on_hold=Count("pk", filter=Q(status=Initiative.Status.ON_HOLD)),
             stopped=Count("pk", filter=Q(status=Initiative.Status.STOPPED)),
             completed=Count("pk", filter=Q(status=Initiative.Status.COMPLETED)),
-            stalled=Count("pk", filter=ACTIVE & Q(stalls_on__lt=today)),
-            overdue=Count("pk", filter=ACTIVE & Q(gate_due_on__lt=today)),
+            stalled=Count("pk", filter=Initiative.stalled_q(today)),
+            overdue=Count("pk", filter=Initiative.overdue_q(today)),
             expected_value=Sum("business_case__expected_annual_value", filter=not_stopped),
             investment=Sum(
                 F("business_case__investment_to_date")
@@ -384,7 +383,8 @@ def _purgatory(scope, stages: list[Stage], today) -> list[Initiative]:
     """Active initiatives past the max weeks of PoC or MVP, longest in stage first."""
     pilot_stage_ids = [stage.pk for stage in stages[:PILOT_STAGE_COUNT]]
     initiatives = list(
-        scope.filter(ACTIVE, stage_id__in=pilot_stage_ids, stalls_on__lt=today)
+        scope.stalled(today)
+        .filter(stage_id__in=pilot_stage_ids)
         .select_related("owner", "team")
         .order_by("stage_entered_on", "key")[:PURGATORY_LIMIT]
     )
@@ -408,13 +408,10 @@ def _overdue_owners(scope, today) -> list[dict]:
 
 def wanted_roles(stages: list[Stage]) -> dict[int, list[str]]:
     """Recommended roles of each stage and the next one, as `composition_gap` has them."""
-    wanted = {}
-    for position, stage in enumerate(stages):
-        roles = list(stage.recommended_roles)
-        if position + 1 < len(stages):
-            roles += [r for r in stages[position + 1].recommended_roles if r not in roles]
-        wanted[stage.pk] = roles
-    return wanted
+    following = [*stages[1:], None]
+    return {
+        stage.pk: roles_wanted(stage, after) for stage, after in zip(stages, following, strict=True)
+    }
 
 
 def _team_gaps(scope, stages: list[Stage]) -> list[dict]:
@@ -632,14 +629,6 @@ def timeline_only(user, filters: DashboardFilters, *, page: int) -> Timeline:
 # --- Exports ----------------------------------------------------------------------------
 
 
-def _count_of(queryset: QuerySet, group_field: str) -> Coalesce:
-    """A correlated COUNT(*) subquery, 0 when nothing matches."""
-    counted = (
-        queryset.order_by().values(group_field).annotate(total=Count("pk")).values("total")[:1]
-    )
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-
-
 PORTFOLIO_COLUMNS = [
     "key",
     "name",
@@ -668,20 +657,8 @@ def _person(username: str, first_name: str, last_name: str) -> str:
 def portfolio_rows(user, filters: DashboardFilters) -> Iterator[list]:
     """One row per initiative in the dashboard's scope, streamed from the database."""
     today = filters.today
-    required = ChecklistItem.objects.filter(
-        gate__initiative=OuterRef("pk"), gate__stage=OuterRef("stage"), required=True
-    )
-    targets = Target.objects.filter(initiative=OuterRef("pk"))
     rows = (
-        filters.initiatives(user)
-        .annotate(
-            required_total=_count_of(required, "gate__initiative"),
-            required_cleared=_count_of(
-                required.filter(state__in=["done", "not_applicable"]), "gate__initiative"
-            ),
-            targets_met=_count_of(targets.filter(status=Target.Status.MET), "initiative"),
-            targets_missed=_count_of(targets.filter(status=Target.Status.MISSED), "initiative"),
-        )
+        with_current_gate(filters.initiatives(user).with_target_counts().with_flags(today))
         .order_by("key")
         .values_list(
             "key",
@@ -697,19 +674,19 @@ def portfolio_rows(user, filters: DashboardFilters) -> Iterator[list]:
             "stage__name",
             "status",
             "stage_entered_on",
-            "stalls_on",
+            "stalled_flag",
             "required_cleared",
             "required_total",
             "gate_due_on",
+            "overdue_flag",
             "targets_met",
             "targets_missed",
             "business_case__expected_annual_value",
         )
     )
     for row in rows.iterator(chunk_size=EXPORT_CHUNK_SIZE):
-        (key, name, team, *people, framework, stage, status, entered_on, stalls_on) = row[:14]
-        cleared, required_total, gate_due_on, met, missed, value = row[14:]
-        active = status == Initiative.Status.ACTIVE
+        (key, name, team, *people, framework, stage, status, entered_on, stalled) = row[:14]
+        cleared, required_total, gate_due_on, overdue, met, missed, value = row[14:]
         yield [
             key,
             name,
@@ -720,10 +697,10 @@ def portfolio_rows(user, filters: DashboardFilters) -> Iterator[list]:
             stage,
             status,
             (today - entered_on).days,
-            "yes" if active and stalls_on is not None and stalls_on < today else "no",
+            "yes" if stalled else "no",
             f"{cleared / required_total:.2f}" if required_total else "",
             gate_due_on.isoformat() if gate_due_on else "",
-            "yes" if active and gate_due_on is not None and gate_due_on < today else "no",
+            "yes" if overdue else "no",
             met,
             missed,
             "" if value is None else f"{value:.2f}",

@@ -1,6 +1,12 @@
-"""Who people are in Tollgate: portfolio roles (Django groups) and stage roles."""
+"""Who people are in Tollgate: portfolio roles (Django groups), team roles and stage roles."""
 
+from __future__ import annotations
+
+import contextlib
+
+from django.contrib.auth import get_user_model
 from django.db import models
+from django.db.models import Q, QuerySet
 
 
 class PortfolioRole(models.TextChoices):
@@ -29,13 +35,60 @@ class StageRole(models.TextChoices):
 
 
 def portfolio_roles(user) -> set[str]:
-    """The portfolio roles of a user, cached on the user object for the request."""
+    """The portfolio roles of a user, read once per user object (see `_load_roles`)."""
     if not user.is_authenticated:
         return set()
+    return _load_roles(user)[0]
+
+
+def team_roles(user) -> dict[int, str]:
+    """{team id: "lead" or "member"} for every team the user is in, read with the roles."""
+    if not user.is_authenticated:
+        return {}
+    return _load_roles(user)[1]
+
+
+def forget_roles(user) -> None:
+    """Drop what `_load_roles` kept, so the next question reads the roles again."""
+    # `del`, not a __dict__ lookup: request.user is a lazy object that forwards attributes.
+    with contextlib.suppress(AttributeError):
+        del user._tollgate_roles
+
+
+def _load_roles(user) -> tuple[set[str], dict[int, str]]:
+    """Portfolio and team roles in one query, kept on the user object for the request.
+
+    The query joins the user's groups and team memberships; both lists are short,
+    so their product is a handful of rows.
+    """
     cached = getattr(user, "_tollgate_roles", None)
     if cached is None:
-        cached = set(user.groups.values_list("name", flat=True))
+        groups: set[str] = set()
+        teams: dict[int, str] = {}
+        rows = (
+            get_user_model()
+            .objects.filter(pk=user.pk)
+            .values_list("groups__name", "team_memberships__team_id", "team_memberships__role")
+        )
+        for group, team_id, role in rows:
+            if group is not None:
+                groups.add(group)
+            if team_id is not None:
+                teams[team_id] = role
         if user.is_superuser:
-            cached.add(PortfolioRole.ADMIN)
-        user._tollgate_roles = cached
+            groups.add(PortfolioRole.ADMIN)
+        cached = user._tollgate_roles = (groups, teams)
     return cached
+
+
+def has_role(user, roles) -> bool:
+    """Does the user hold any of `roles` (superusers hold the admin role)?"""
+    return bool(set(roles) & portfolio_roles(user))
+
+
+def users_with_roles(roles) -> QuerySet:
+    """Active people who hold any of `roles`: the query twin of `has_role`."""
+    holds = Q(groups__name__in=list(roles))
+    if PortfolioRole.ADMIN in roles:
+        holds |= Q(is_superuser=True)
+    return get_user_model().objects.filter(holds, is_active=True).distinct()

@@ -1,49 +1,21 @@
-"""Reads for the teams and people pages: every list goes through what the viewer may see."""
+"""Reads of teams alone. Which teams a person sees depends on initiatives, so that list,
+a team's initiatives and people's allocations are in `initiatives.selectors`."""
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet
 
-from initiatives.models import Initiative, Membership
-from initiatives.policy import reads_everything
 from teams.models import Team, TeamMembership
 
-# Allocations count while the work goes on: stopped and completed initiatives free people.
-ALLOCATING_STATUSES = [Initiative.Status.ACTIVE, Initiative.Status.ON_HOLD]
-FULL_ALLOCATION = 100
 
-
-def teams_visible_to(user) -> QuerySet[Team]:
-    """Teams the user belongs to or whose initiatives they can read (all for readers-of-all).
-
-    The same rule as the teams API, so a team page never shows what the API hides.
-    """
-    if not user.is_authenticated or not user.is_active:
-        return Team.objects.none()
-    if reads_everything(user):
-        return Team.objects.all()
-    return Team.objects.filter(
-        Q(pk__in=TeamMembership.objects.filter(user=user).values("team_id"))
-        | Q(pk__in=Initiative.objects.visible_to(user).values("team_id"))
+def with_member_counts(teams: QuerySet[Team]) -> QuerySet[Team]:
+    """Each team with `member_count` and `lead_count`."""
+    return teams.annotate(
+        member_count=Count("memberships", distinct=True),
+        lead_count=Count(
+            "memberships", filter=Q(memberships__role=TeamMembership.Role.LEAD), distinct=True
+        ),
     )
-
-
-def team_list(user) -> QuerySet[Team]:
-    return (
-        teams_visible_to(user)
-        .annotate(
-            member_count=Count("memberships", distinct=True),
-            lead_count=Count(
-                "memberships", filter=Q(memberships__role=TeamMembership.Role.LEAD), distinct=True
-            ),
-        )
-        .order_by("name")
-    )
-
-
-def team_for_page(user, slug: str) -> Team | None:
-    return teams_visible_to(user).filter(slug=slug).first()
 
 
 def team_members(team: Team) -> list[TeamMembership]:
@@ -53,54 +25,3 @@ def team_members(team: Team) -> list[TeamMembership]:
             "role", "user__first_name", "user__last_name", "user__username"
         )
     )
-
-
-def team_initiatives(user, team: Team) -> list[Initiative]:
-    """The team's initiatives that the user may read, with stage and status."""
-    return list(
-        Initiative.objects.visible_to(user)
-        .filter(team=team)
-        .select_related("stage", "owner")
-        .order_by("key")
-    )
-
-
-def allocating_memberships(viewer) -> QuerySet[Membership]:
-    """Memberships of active and on-hold initiatives the viewer may read."""
-    return Membership.objects.filter(
-        initiative__in=Initiative.objects.visible_to(viewer)
-        .filter(status__in=ALLOCATING_STATUSES)
-        .values("pk")
-    )
-
-
-def people_allocations(viewer, *, over_only: bool = False) -> QuerySet:
-    """People with allocations the viewer can see, each with `total_allocation` summed in SQL.
-
-    Each person carries `allocations`, the memberships behind the total, so a page of
-    people costs three queries (count, page, allocations) whatever its size.
-    """
-    memberships = allocating_memberships(viewer)
-    people = (
-        get_user_model()
-        .objects.filter(pk__in=memberships.values("user_id"))
-        .annotate(
-            total_allocation=Sum(
-                "initiative_memberships__allocation_percent",
-                filter=Q(initiative_memberships__in=memberships.values("pk")),
-            )
-        )
-        .prefetch_related(
-            Prefetch(
-                "initiative_memberships",
-                queryset=memberships.select_related("initiative").order_by(
-                    "-allocation_percent", "initiative__key"
-                ),
-                to_attr="allocations",
-            )
-        )
-        .order_by("-total_allocation", "first_name", "last_name", "username")
-    )
-    if over_only:
-        people = people.filter(total_allocation__gt=FULL_ALLOCATION)
-    return people

@@ -1,5 +1,3 @@
-import contextlib
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -8,10 +6,18 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from initiatives.policy import Action, can, is_admin
-from teams import selectors, services
+from initiatives.selectors import (
+    FULL_ALLOCATION,
+    people_allocations,
+    team_initiatives,
+    teams_visible_to,
+)
+from teams import services
 from teams.forms import InvitationForm, PeopleFilterForm, TeamMemberAddForm, TeamMemberRoleForm
 from teams.models import Team, TeamMembership
+from teams.policy import is_admin, may_manage_team
+from teams.roles import forget_roles
+from teams.selectors import team_members, with_member_counts
 
 PEOPLE_PAGE_SIZE = 25
 
@@ -26,20 +32,20 @@ def _partial(request, template: str, name: str) -> str:
 
 def get_team_for_user(user, slug: str, manage: bool = False) -> Team:
     """The team for a page: 404 for those who cannot see it, 403 for readers who manage."""
-    team = selectors.team_for_page(user, slug)
+    team = teams_visible_to(user).filter(slug=slug).first()
     if team is None:
         raise Http404("No such team.")
-    if manage and not can(user, Action.MANAGE_TEAM, team):
+    if manage and not may_manage_team(user, team):
         raise PermissionDenied
     return team
 
 
 def _detail_context(request, team: Team, add_form=None) -> dict:
-    can_manage = can(request.user, Action.MANAGE_TEAM, team)
+    can_manage = may_manage_team(request.user, team)
     return {
         "team": team,
-        "members": selectors.team_members(team),
-        "initiatives": selectors.team_initiatives(request.user, team),
+        "members": team_members(team),
+        "initiatives": team_initiatives(request.user, team),
         "can_manage": can_manage,
         "add_form": add_form or (TeamMemberAddForm(team=team) if can_manage else None),
         "roles": TeamMembership.Role.choices,
@@ -47,10 +53,9 @@ def _detail_context(request, team: Team, add_form=None) -> dict:
 
 
 def _members_response(request, team: Team, add_form=None, status: int = 200):
-    # The policy caches the user's team roles per request; a lead who just stepped
-    # down must get the fragment without the controls.
-    with contextlib.suppress(AttributeError):
-        del request.user._tollgate_team_roles
+    # The user's roles are read once per request; a lead who just stepped down must
+    # get the fragment without the controls.
+    forget_roles(request.user)
     if request.htmx:
         # htmx swaps only 2xx answers, so the fragment with its errors comes back as a 200.
         return render(
@@ -67,7 +72,7 @@ def _members_response(request, team: Team, add_form=None, status: int = 200):
 @login_required
 @require_GET
 def team_list(request):
-    teams = selectors.team_list(request.user)
+    teams = with_member_counts(teams_visible_to(request.user)).order_by("name")
     return render(request, "teams/list.html", {"teams": teams})
 
 
@@ -128,7 +133,7 @@ def team_member_remove(request, slug: str, pk: int):
 def people(request):
     filters = PeopleFilterForm(request.GET)
     over_only = filters.is_valid() and filters.cleaned_data["over"]
-    queryset = selectors.people_allocations(request.user, over_only=over_only)
+    queryset = people_allocations(request.user, over_only=over_only)
     page = Paginator(queryset, PEOPLE_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -137,7 +142,7 @@ def people(request):
             "page": page,
             "filters": filters,
             "over_only": over_only,
-            "full_allocation": selectors.FULL_ALLOCATION,
+            "full_allocation": FULL_ALLOCATION,
             "can_invite": is_admin(request.user),
         },
     )

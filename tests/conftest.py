@@ -21,6 +21,15 @@ from tests.factories import (
     UserFactory,
 )
 
+# Kinds of test that are slow by nature; `make test-fast` (-m "not slow") leaves them out.
+SLOW_MARKERS = {"browser", "celery_worker"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_MARKERS & {marker.name for marker in item.iter_markers()}:
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture
 def admin_user(db):

@@ -21,7 +21,13 @@ from apiauth.errors import PreconditionFailed
 from apiauth.etags import etag_for, expected_version
 from apiauth.idempotency import idempotent
 from gates.models import Decision, Gate
-from gates.services import MeasurementInput, initiative_start, measurements_record, target_create
+from gates.services import (
+    MeasurementInput,
+    initiative_start,
+    initiative_update,
+    measurements_record,
+    target_create,
+)
 from initiatives import services
 from initiatives.api import serializers as s
 from initiatives.exceptions import StaleEdit
@@ -111,10 +117,10 @@ class InitiativeViewSet(
         if "owner" in params:
             queryset = queryset.filter(owner__username=params["owner"])
         if params.get("overdue") is not None:
-            overdue = Q(gate_due_on__lt=today, status=Initiative.Status.ACTIVE)
+            overdue = Initiative.overdue_q(today)
             queryset = queryset.filter(overdue) if params["overdue"] else queryset.exclude(overdue)
         if params.get("stalled") is not None:
-            stalled = Q(stalls_on__lt=today, status=Initiative.Status.ACTIVE)
+            stalled = Initiative.stalled_q(today)
             queryset = queryset.filter(stalled) if params["stalled"] else queryset.exclude(stalled)
         if "updated_since" in params:
             queryset = queryset.filter(updated_at__gte=params["updated_since"])
@@ -155,7 +161,7 @@ class InitiativeViewSet(
         version = expected_version(request, initiative)
         data = self._validated(s.InitiativeUpdateSerializer, partial=kwargs.get("partial", False))
         try:
-            services.initiative_update(
+            initiative_update(
                 initiative=initiative, actor=request.user, expected_version=version, **data
             )
         except StaleEdit:
@@ -415,11 +421,10 @@ class PortfolioViewSet(viewsets.GenericViewSet):
     def summary(self, request):
         today = timezone.localdate()
         initiatives = Initiative.objects.visible_to(request.user)
-        active = Q(status=Initiative.Status.ACTIVE)
         flags = initiatives.aggregate(
             total=Count("pk"),
-            overdue=Count("pk", filter=active & Q(gate_due_on__lt=today)),
-            stalled=Count("pk", filter=active & Q(stalls_on__lt=today)),
+            overdue=Count("pk", filter=Initiative.overdue_q(today)),
+            stalled=Count("pk", filter=Initiative.stalled_q(today)),
         )
         by_stage = (
             initiatives.values("framework__slug", "stage__key", "stage__name", "stage__order")

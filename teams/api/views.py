@@ -1,13 +1,12 @@
 """The teams API (read-only): business units and who is in them."""
 
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import viewsets
 
-from initiatives.models import Initiative
-from initiatives.policy import reads_everything
+from initiatives.selectors import teams_visible_to
 from teams.api.serializers import TeamSerializer
-from teams.models import Team, TeamMembership
+from teams.models import TeamMembership
 
 
 @extend_schema_view(
@@ -20,13 +19,6 @@ class TeamViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_field = "slug"
 
     def get_queryset(self):
-        user = self.request.user
-        teams = Team.objects.all()
-        if not reads_everything(user):
-            mine = Team.objects.filter(
-                Q(memberships__user=user)
-                | Q(pk__in=Initiative.objects.visible_to(user).values("team_id"))
-            )
-            teams = teams.filter(pk__in=mine.values("pk"))
+        teams = teams_visible_to(self.request.user)
         members = TeamMembership.objects.select_related("user").order_by("role", "user_id")
         return teams.prefetch_related(Prefetch("memberships", queryset=members)).order_by("name")

@@ -52,6 +52,7 @@ def test_schema_and_docs_are_served(client):
     assert b"cdn" not in docs.content.lower()
 
 
+@pytest.mark.slow
 def test_generated_requests_never_500_and_match_the_schema(initiative, gate, owner, settings):
     """Schemathesis against the WSGI app in-process, authenticated as the product manager."""
     settings.TOLLGATE_API_TOKEN_RATE = "100000/minute"

@@ -12,7 +12,7 @@ import pytest
 from apiauth.models import Webhook, WebhookDelivery
 from apiauth.tasks import webhook_deliver_task
 from apiauth.webhooks import SIGNATURE_HEADER, retry_delay, signature, signature_is_valid
-from initiatives import events
+from core import events
 from tests.api.helpers import _fresh_throttle_cache, token_client  # noqa: F401
 from tests.factories import TargetFactory
 

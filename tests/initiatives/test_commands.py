@@ -96,6 +96,7 @@ def assert_denormalised_columns_match(initiatives) -> None:
 # --- seed_demo ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_seed_demo_creates_the_logins_and_a_portfolio_across_frameworks_stages_and_statuses(
     client,
 ):
@@ -148,6 +149,7 @@ def test_seed_demo_creates_the_logins_and_a_portfolio_across_frameworks_stages_a
     assert_denormalised_columns_match(initiatives)
 
 
+@pytest.mark.slow
 def test_seed_demo_run_twice_adds_nothing_and_the_second_run_resets_passwords(client):
     seed()
     counts = row_counts()

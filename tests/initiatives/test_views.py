@@ -363,11 +363,11 @@ def test_composition_gap_is_shown(client, owner, member, initiative):
     assert "Product manager" in content  # ml_engineer is held by `member`
 
 
-# session, user, groups; initiative (+ tags, memberships, their users); stages of the
-# framework, the next stage (composition gap); gate (+ items, their editors, gatekeepers,
-# their users); votes of the round; transitions; decisions; targets; measurements;
-# activity; the team-role lookup and the gatekeeper check of the policy.
-DETAIL_QUERIES = 21
+# session, user, the user's roles (groups and teams); initiative (+ tags, memberships,
+# their users); stages of the framework; gate (+ items with their editors, gatekeepers
+# with their users); votes of the round; transitions; decisions; targets; measurements;
+# activity.
+DETAIL_QUERIES = 17
 
 
 @pytest.mark.parametrize("scale", [1, 20])

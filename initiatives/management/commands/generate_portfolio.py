@@ -33,7 +33,6 @@ from gates.models import (
     StageTransition,
     Vote,
 )
-from gates.services import DEFAULT_GATE_WEEKS
 from initiatives.models import (
     Activity,
     BusinessCase,
@@ -145,10 +144,6 @@ ENGINEER_ROLES = [
     StageRole.MLOPS_ENGINEER,
     StageRole.UX_DESIGNER,
 ]
-
-
-def _gate_weeks(stage: Stage) -> int:
-    return stage.max_weeks if stage.max_weeks is not None else DEFAULT_GATE_WEEKS
 
 
 class Command(BaseCommand):
@@ -573,7 +568,7 @@ class Command(BaseCommand):
         Returns the gate and the required items a conditional go leaves open.
         """
         rng = self.rng
-        due_on = opened_on + datetime.timedelta(weeks=_gate_weeks(stage))
+        due_on = stage.gate_due_on(opened_on)
         gate = Gate(
             initiative=initiative,
             stage_id=stage.pk,

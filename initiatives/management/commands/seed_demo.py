@@ -29,7 +29,6 @@ from django.utils.text import slugify
 
 from gates.models import ChecklistItem, Decision, Gate, GateDecision, StageTransition, Vote
 from gates.services import (
-    DEFAULT_GATE_WEEKS,
     MeasurementInput,
     checklist_item_update,
     gate_request_review,
@@ -38,6 +37,7 @@ from gates.services import (
     gatekeeper_add,
     initiative_resume,
     initiative_start,
+    initiative_update,
     measurements_record,
     target_create,
 )
@@ -48,11 +48,10 @@ from initiatives.models import (
     Initiative,
     Measurement,
     Membership,
-    Stage,
     Target,
     stalls_on_for,
 )
-from initiatives.services import business_case_update, initiative_update, membership_add
+from initiatives.services import business_case_update, membership_add
 from teams.models import Team, TeamMembership
 from teams.roles import PortfolioRole, StageRole
 
@@ -1203,10 +1202,6 @@ def _at(day: datetime.date, hour: int = 15) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour, 0)))
 
 
-def _gate_weeks(stage: Stage) -> int:
-    return stage.max_weeks if stage.max_weeks is not None else DEFAULT_GATE_WEEKS
-
-
 class Command(BaseCommand):
     help = "Load an idempotent demo portfolio with users, teams and 18 months of history."
 
@@ -1542,7 +1537,7 @@ class Command(BaseCommand):
         }
         initiative_changes = {}
         if decision == Decision.RECYCLE:
-            due = at.date() + datetime.timedelta(weeks=_gate_weeks(gate.stage))
+            due = gate.stage.gate_due_on(at.date())
             gate_changes["due_on"] = initiative_changes["gate_due_on"] = due
         Gate.objects.filter(pk=gate.pk).update(**gate_changes)
 
@@ -1555,7 +1550,7 @@ class Command(BaseCommand):
             )
             opened = Gate.objects.pending().filter(initiative=initiative).first()
             if opened is not None:
-                due = at.date() + datetime.timedelta(weeks=_gate_weeks(stage))
+                due = stage.gate_due_on(at.date())
                 Gate.objects.filter(pk=opened.pk).update(opened_at=at, due_on=due)
                 ChecklistItem.objects.filter(gate=opened, is_condition=True).update(
                     condition_due_on=due
@@ -1567,7 +1562,7 @@ class Command(BaseCommand):
     def resume(self, initiative: Initiative, actor, day: datetime.date) -> None:
         initiative_resume(initiative=initiative, actor=actor)
         gate = Gate.objects.select_related("stage").pending().get(initiative=initiative)
-        due = day + datetime.timedelta(weeks=_gate_weeks(gate.stage))
+        due = gate.stage.gate_due_on(day)
         Gate.objects.filter(pk=gate.pk).update(due_on=due)
         Initiative.objects.filter(pk=initiative.pk).update(gate_due_on=due)
 

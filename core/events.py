@@ -1,0 +1,58 @@
+"""The events Tollgate announces, and a tiny registry so services announce them without
+importing their listeners.
+
+Services call `publish(Event.X, payload)` (usually from `transaction.on_commit`);
+apps such as `apiauth` (webhooks) subscribe from their AppConfig.ready().
+A failing listener is logged and never breaks the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from enum import StrEnum
+
+logger = logging.getLogger(__name__)
+
+
+class Event(StrEnum):
+    """Every event name; webhooks may listen to any of them."""
+
+    GATE_DECIDED = "gate.decided"
+    INITIATIVE_STAGE_CHANGED = "initiative.stage_changed"
+    GATE_OVERDUE = "gate.overdue"
+    TARGET_MISSED = "target.missed"
+
+
+Listener = Callable[[str, dict], None]
+_listeners: dict[str, list[Listener]] = defaultdict(list)
+
+
+def subscribe(event: Event | str, listener: Listener) -> None:
+    """Call `listener(event, payload)` whenever `event` is published."""
+    if listener not in _listeners[event]:
+        _listeners[event].append(listener)
+
+
+def unsubscribe(event: Event | str, listener: Listener) -> None:
+    """Stop calling `listener` for `event`."""
+    if listener in _listeners[event]:
+        _listeners[event].remove(listener)
+
+
+def publish(event: Event | str, payload: dict) -> None:
+    """Hand the event to every listener; a listener's error is logged, not raised."""
+    name = str(event)  # listeners and task queues get the plain name
+    for listener in list(_listeners.get(name, ())):
+        try:
+            listener(name, payload)
+        except Exception:
+            logger.exception("Listener %r failed on %s", listener, name)
+
+
+def publish_on_commit(event: Event, payload: dict) -> None:
+    """Announce `event` once the surrounding transaction commits (never if it rolls back)."""
+    from django.db import transaction
+
+    transaction.on_commit(lambda: publish(event, payload), robust=True)

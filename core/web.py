@@ -1,0 +1,11 @@
+"""Small helpers every app's pages share."""
+
+from __future__ import annotations
+
+
+def positive_int(value, default: int = 1, maximum: int = 1000) -> int:
+    """A page number or version from the query string: at least 1, at most `maximum`."""
+    try:
+        return min(max(int(value), 1), maximum)
+    except (TypeError, ValueError):
+        return default

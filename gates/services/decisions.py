@@ -1,0 +1,396 @@
+"""Reviews and decisions: gatekeepers and their rule, review requests, votes, and what a
+decision does to the initiative (advance, hold, recycle, stop).
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.events import Event, publish_on_commit
+from gates.models import (
+    ChecklistItem,
+    Decision,
+    Gate,
+    GateDecision,
+    Gatekeeper,
+    StageTransition,
+    Vote,
+    open_required_items,
+    readiness_of,
+)
+from gates.services.lifecycle import gate_open
+from initiatives.activity import activity_log
+from initiatives.exceptions import AlreadyDecided, InvalidState
+from initiatives.models import Initiative, Stage, stalls_on_for
+from initiatives.services import initiative_touch
+
+
+@transaction.atomic
+def gatekeeper_add(*, gate: Gate, user, actor) -> Gatekeeper:
+    """Add a decision maker to a gate (portfolio admins do this for executives)."""
+    gate = Gate.objects.select_for_update().select_related("initiative").get(pk=gate.pk)
+    if not gate.is_pending:
+        raise InvalidState("This gate has been decided; its gatekeepers are fixed.")
+    gatekeeper, created = Gatekeeper.objects.get_or_create(gate=gate, user=user)
+    if created:
+        activity_log(
+            actor=actor,
+            initiative=gate.initiative,
+            verb="gate.gatekeeper_added",
+            obj=gate,
+            after=str(user),
+        )
+    return gatekeeper
+
+
+@transaction.atomic
+def gate_rule_set(*, gate: Gate, rule: str, actor) -> Gate:
+    """Choose whether any one gatekeeper or all of them decide."""
+    if rule not in Gate.Rule.values:
+        raise ValidationError({"rule": f"Choose one of: {', '.join(Gate.Rule.values)}."})
+    gate = Gate.objects.select_for_update().select_related("initiative").get(pk=gate.pk)
+    if gate.state == Gate.State.DECIDED:
+        raise InvalidState("This gate has been decided; its rule is fixed.")
+    if gate.rule != rule:
+        activity_log(
+            actor=actor,
+            initiative=gate.initiative,
+            verb="gate.changed",
+            obj=gate,
+            field="rule",
+            before=gate.rule,
+            after=rule,
+        )
+        gate.rule = rule
+        gate.version += 1
+        gate.save(update_fields=["rule", "version"])
+    return gate
+
+
+@transaction.atomic
+def gate_request_review(*, gate: Gate, actor) -> Gate:
+    """The owner's side asks the gatekeepers to decide."""
+    gate = Gate.objects.select_for_update().select_related("initiative").get(pk=gate.pk)
+    if gate.state == Gate.State.IN_REVIEW:
+        raise InvalidState("A review has already been requested for this gate.")
+    if gate.state == Gate.State.DECIDED:
+        raise AlreadyDecided("This gate has already been decided.")
+    if gate.initiative.status != Initiative.Status.ACTIVE:
+        raise InvalidState("Only an active initiative can ask for a review.")
+    if not gate.gatekeepers.exists():
+        raise InvalidState("This gate has no gatekeepers; ask a portfolio admin to add one.")
+    gate.state = Gate.State.IN_REVIEW
+    gate.review_round += 1
+    gate.review_requested_at = timezone.now()
+    gate.review_requested_by = actor
+    gate.version += 1
+    gate.save(
+        update_fields=[
+            "state",
+            "review_round",
+            "review_requested_at",
+            "review_requested_by",
+            "version",
+        ]
+    )
+    activity_log(
+        actor=actor,
+        initiative=gate.initiative,
+        verb="gate.review_requested",
+        obj=gate,
+        after={"round": gate.review_round},
+    )
+    initiative_touch(gate.initiative_id)
+    return gate
+
+
+# Under the "all" rule, when votes differ, the gate does not advance if anyone
+# voted against advancing, and the most severe of those votes stands.
+_SEVERITY = [Decision.STOP, Decision.HOLD, Decision.RECYCLE]
+
+
+def combine_votes(decisions: list[str]) -> str:
+    """The decision of a unanimous-rule gate from its votes."""
+    against = [d for d in decisions if d not in (Decision.GO, Decision.CONDITIONAL_GO)]
+    if against:
+        return next(d for d in _SEVERITY if d in against)
+    if Decision.CONDITIONAL_GO in decisions:
+        return Decision.CONDITIONAL_GO
+    return Decision.GO
+
+
+@transaction.atomic
+def gate_vote(
+    *,
+    gate: Gate,
+    actor,
+    decision: str,
+    rationale: str,
+    override_justification: str = "",
+) -> Gate:
+    """Record a gatekeeper's vote; when the gate's rule is met, take the decision.
+
+    The gate row is locked, so two concurrent deciders are serialised: the
+    second finds the gate decided and gets AlreadyDecided.
+    """
+    gate = Gate.objects.select_for_update().select_related("initiative", "stage").get(pk=gate.pk)
+    if gate.state == Gate.State.DECIDED:
+        raise AlreadyDecided(
+            f"This gate was already decided ({gate.get_decision_display()}) by "
+            f"{gate.decided_by} at {timezone.localtime(gate.decided_at):%Y-%m-%d %H:%M}."
+        )
+    if gate.state != Gate.State.IN_REVIEW:
+        raise InvalidState("Ask for a review before deciding this gate.")
+    if not gate.gatekeepers.filter(user=actor).exists():
+        raise InvalidState("Only this gate's gatekeepers can decide it.")
+    if Vote.objects.filter(gate=gate, voter=actor, round=gate.review_round).exists():
+        raise InvalidState("You have already voted in this review.")
+
+    rationale = (rationale or "").strip()
+    override_justification = (override_justification or "").strip()
+    errors = {}
+    if decision not in Decision.values:
+        errors["decision"] = f"Choose one of: {', '.join(Decision.values)}."
+    if not rationale:
+        errors["rationale"] = "Write down why: the rationale is part of the record."
+    items = list(gate.items.select_related("target").order_by("order"))
+    open_required = open_required_items(items)
+    if decision == Decision.GO and open_required and not override_justification:
+        errors["override_justification"] = (
+            f"{len(open_required)} required item(s) are still open. Go needs an explicit "
+            "override with a written justification, or decide conditional go."
+        )
+    following = gate.stage.next_stage()
+    if decision in (Decision.GO, Decision.CONDITIONAL_GO) and following is None:
+        errors["decision"] = "This is the last stage; there is nothing to advance to."
+    if (
+        decision == Decision.CONDITIONAL_GO
+        and following is not None
+        and not following.has_exit_gate
+        and open_required
+    ):
+        errors["decision"] = (
+            f"{following.name} has no exit gate to carry conditions into; "
+            "decide go with an override instead."
+        )
+    if errors:
+        raise ValidationError(errors)
+
+    Vote.objects.create(
+        gate=gate,
+        voter=actor,
+        round=gate.review_round,
+        decision=decision,
+        rationale=rationale,
+        override_justification=override_justification,
+    )
+    activity_log(
+        actor=actor,
+        initiative=gate.initiative,
+        verb="gate.voted",
+        obj=gate,
+        after=decision,
+        message=rationale,
+    )
+    if gate.rule == Gate.Rule.ANY:
+        outcome = decision
+    else:
+        votes = list(
+            Vote.objects.filter(gate=gate, round=gate.review_round).values_list(
+                "decision", flat=True
+            )
+        )
+        if len(votes) < gate.gatekeepers.count():
+            return gate
+        outcome = combine_votes(votes)
+        if outcome != decision:
+            override_justification = ""
+        if outcome == Decision.GO and open_required and not override_justification:
+            override_justification = "; ".join(
+                Vote.objects.filter(gate=gate, round=gate.review_round)
+                .exclude(override_justification="")
+                .values_list("override_justification", flat=True)
+            )
+    _gate_decide(
+        gate=gate,
+        decision=outcome,
+        actor=actor,
+        rationale=rationale,
+        override_justification=override_justification,
+        items=items,
+        open_required=open_required,
+        following=following,
+    )
+    return gate
+
+
+def decision_snapshot(gate: Gate, items: list[ChecklistItem]) -> dict:
+    """What the deciders saw: every checklist item and the latest value of every target."""
+    targets = gate.initiative.targets.order_by("metric_key")
+    cleared, required = readiness_of(items)
+    return {
+        "taken_at": timezone.now().isoformat(),
+        "readiness": {"cleared": cleared, "required": required},
+        "checklist": [
+            {
+                "id": item.pk,
+                "text": item.text,
+                "required": item.required,
+                "state": item.state,
+                "na_reason": item.na_reason,
+                "evidence_url": item.evidence_url,
+                "note": item.note,
+                "is_condition": item.is_condition,
+            }
+            for item in items
+        ],
+        "targets": [
+            {
+                "id": target.pk,
+                "metric_key": target.metric_key,
+                "comparator": target.comparator,
+                "threshold": target.threshold,
+                "unit": target.unit,
+                "latest_value": target.latest_value,
+                "measured_at": target.latest_measured_at.isoformat()
+                if target.latest_measured_at
+                else None,
+                "status": target.status,
+            }
+            for target in targets
+        ],
+    }
+
+
+def _gate_decide(
+    *,
+    gate: Gate,
+    decision: str,
+    actor,
+    rationale: str,
+    override_justification: str,
+    items: list[ChecklistItem],
+    open_required: list[ChecklistItem],
+    following: Stage | None,
+) -> None:
+    snapshot = decision_snapshot(gate, items)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            GateDecision.objects.create(
+                gate=gate,
+                round=gate.review_round,
+                decision=decision,
+                decided_by=actor,
+                decided_at=now,
+                rationale=rationale,
+                override_justification=override_justification,
+                snapshot=snapshot,
+            )
+    except IntegrityError as error:
+        raise AlreadyDecided("This gate was decided a moment ago by somebody else.") from error
+
+    initiative = Initiative.objects.select_for_update().get(pk=gate.initiative_id)
+    today = timezone.localdate()
+    gate.decided_by = actor
+    gate.decided_at = now
+    gate.rationale = rationale
+    gate.override_justification = override_justification
+    gate.snapshot = snapshot
+    gate.version += 1
+    initiative.version += 1
+
+    if decision == Decision.RECYCLE:
+        # The gate goes round again with a new due date; the decision stays on record.
+        gate.state = Gate.State.OPEN
+        gate.decision = ""
+        gate.due_on = gate.stage.gate_due_on(today)
+        initiative.gate_due_on = gate.due_on
+    else:
+        gate.state = Gate.State.DECIDED
+        gate.decision = decision
+        initiative.gate_due_on = None
+    gate.save()
+
+    if decision == Decision.HOLD:
+        initiative.status = Initiative.Status.ON_HOLD
+    elif decision == Decision.STOP:
+        initiative.status = Initiative.Status.STOPPED
+    initiative.save()
+
+    activity_log(
+        actor=actor,
+        initiative=initiative,
+        verb="gate.decided",
+        obj=gate,
+        after=decision,
+        message=rationale,
+    )
+    publish_on_commit(
+        Event.GATE_DECIDED,
+        {
+            "initiative": initiative.key,
+            "initiative_name": initiative.name,
+            "gate": gate.pk,
+            "stage": gate.stage.key,
+            "stage_name": gate.stage.name,
+            "decision": decision,
+            "decided_by": actor.get_username() if actor is not None else None,
+            "decided_at": now.isoformat(),
+            "rationale": rationale,
+        },
+    )
+    if decision in (Decision.GO, Decision.CONDITIONAL_GO):
+        _advance(
+            initiative=initiative,
+            gate=gate,
+            following=following,
+            actor=actor,
+            decision=decision,
+            conditions=open_required if decision == Decision.CONDITIONAL_GO else [],
+        )
+
+
+def _advance(*, initiative, gate, following, actor, decision, conditions) -> None:
+    today = timezone.localdate()
+    previous = initiative.stage
+    initiative.stage = following
+    initiative.stage_entered_on = today
+    initiative.stalls_on = stalls_on_for(following, today)
+    initiative.save(update_fields=["stage", "stage_entered_on", "stalls_on"])
+    StageTransition.objects.create(
+        initiative=initiative,
+        from_stage=previous,
+        to_stage=following,
+        gate=gate,
+        decision=decision,
+        decided_by=actor,
+    )
+    activity_log(
+        actor=actor,
+        initiative=initiative,
+        verb="initiative.stage_changed",
+        obj=initiative,
+        field="stage",
+        before=previous.name,
+        after=following.name,
+    )
+    publish_on_commit(
+        Event.INITIATIVE_STAGE_CHANGED,
+        {
+            "initiative": initiative.key,
+            "initiative_name": initiative.name,
+            "from_stage": previous.key,
+            "to_stage": following.key,
+            "decision": decision,
+        },
+    )
+    gate_open(
+        initiative=initiative,
+        stage=following,
+        actor=actor,
+        opened_on=today,
+        conditions=conditions,
+    )

@@ -1,0 +1,231 @@
+"""The production bar: targets and measurements, and the checklist items that follow them."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from core.events import Event, publish_on_commit
+from gates.models import ChecklistItem, Gate
+from initiatives.activity import activity_entry, activity_log, activity_log_many
+from initiatives.models import Initiative, Measurement, Target
+from initiatives.services import initiative_touch
+
+
+@transaction.atomic
+def target_create(
+    *,
+    initiative: Initiative,
+    actor,
+    metric_key: str,
+    threshold: float,
+    comparator: str | None = None,
+    category: str | None = None,
+    unit: str | None = None,
+    description: str = "",
+) -> Target:
+    """Add a line to the production bar; checklist items that name its metric follow it."""
+    defaults = Target.STANDARD_METRICS.get(metric_key, ("business", ">=", ""))
+    target = Target(
+        initiative=initiative,
+        metric_key=metric_key,
+        category=category or defaults[0],
+        comparator=comparator or defaults[1],
+        unit=defaults[2] if unit is None else unit,
+        threshold=threshold,
+        description=description,
+    )
+    target.full_clean()
+    target.save()
+    ChecklistItem.objects.filter(
+        gate__initiative=initiative,
+        gate__state__in=Gate.PENDING_STATES,
+        metric_key=metric_key,
+        target__isnull=True,
+    ).update(target=target)
+    activity_log(
+        actor=actor, initiative=initiative, verb="target.created", obj=target, after=str(target)
+    )
+    initiative_touch(initiative.pk)
+    return target
+
+
+@dataclass(frozen=True)
+class MeasurementInput:
+    target: Target
+    value: float
+    measured_at: datetime.datetime | None = None
+
+
+def measurement_record(
+    *,
+    target: Target,
+    value: float,
+    actor,
+    measured_at: datetime.datetime | None = None,
+    source: str = Measurement.Source.MANUAL,
+) -> Measurement:
+    """Record one measurement of a target (and let linked checklist items follow it)."""
+    return measurements_record(
+        rows=[MeasurementInput(target=target, value=value, measured_at=measured_at)],
+        actor=actor,
+        source=source,
+    )[0]
+
+
+@transaction.atomic
+def measurements_record(
+    *, rows: list[MeasurementInput], actor, source: str = Measurement.Source.INTEGRATION
+) -> list[Measurement]:
+    """Record a batch of measurements with a constant number of queries.
+
+    For each target the newest measurement becomes its latest value; a target
+    that flips to met ticks its linked items, one that flips to missed reopens them.
+    """
+    if not rows:
+        return []
+    now = timezone.now()
+    errors = []
+    for index, row in enumerate(rows):
+        if row.measured_at is not None and row.measured_at > now + datetime.timedelta(minutes=5):
+            errors.append(f"Row {index}: measured_at is in the future.")
+        if row.value != row.value or row.value in (float("inf"), float("-inf")):
+            errors.append(f"Row {index}: value must be a finite number.")
+    if errors:
+        raise ValidationError(errors)
+    target_ids = sorted({row.target.pk for row in rows})
+    # Lock the targets in a fixed order so two batches cannot deadlock.
+    targets = {
+        target.pk: target
+        for target in Target.objects.select_for_update()
+        .select_related("initiative")
+        .filter(pk__in=target_ids)
+        .order_by("pk")
+    }
+    measurements = Measurement.objects.bulk_create(
+        [
+            Measurement(
+                target_id=row.target.pk,
+                value=float(row.value),
+                measured_at=row.measured_at or now,
+                source=source,
+                recorded_by=actor if actor is not None and actor.is_authenticated else None,
+            )
+            for row in rows
+        ]
+    )
+    newest: dict[int, Measurement] = {}
+    for measurement in measurements:
+        current = newest.get(measurement.target_id)
+        if current is None or measurement.measured_at >= current.measured_at:
+            newest[measurement.target_id] = measurement
+
+    changed_targets, flipped, entries = [], [], []
+    for target_id, measurement in newest.items():
+        target = targets[target_id]
+        if (
+            target.latest_measured_at is not None
+            and measurement.measured_at < target.latest_measured_at
+        ):
+            continue  # a late arrival of older data does not replace the latest value
+        status = (
+            Target.Status.MET if target.is_satisfied_by(measurement.value) else Target.Status.MISSED
+        )
+        if status != target.status:
+            flipped.append(target)
+            if status == Target.Status.MISSED:
+                publish_on_commit(
+                    Event.TARGET_MISSED,
+                    {
+                        "initiative": target.initiative.key,
+                        "initiative_name": target.initiative.name,
+                        "target": target.pk,
+                        "metric_key": target.metric_key,
+                        "comparator": target.comparator,
+                        "threshold": target.threshold,
+                        "value": measurement.value,
+                        "measured_at": measurement.measured_at.isoformat(),
+                    },
+                )
+            entries.append(
+                activity_entry(
+                    actor=actor,
+                    initiative=target.initiative,
+                    verb=f"target.{status}",
+                    obj=target,
+                    field="status",
+                    before=target.status,
+                    after=status,
+                    message=f"{target.metric_key} = {measurement.value:g}{target.unit}",
+                )
+            )
+        target.latest_value = measurement.value
+        target.latest_measured_at = measurement.measured_at
+        target.status = status
+        target._latest_measurement = measurement
+        changed_targets.append(target)
+    Target.objects.bulk_update(changed_targets, ["latest_value", "latest_measured_at", "status"])
+    activity_log_many(entries)
+    if flipped:
+        items_follow_targets(flipped, actor=actor)
+    Initiative.objects.filter(pk__in={target.initiative_id for target in targets.values()}).update(
+        updated_at=now, version=F("version") + 1
+    )
+    return measurements
+
+
+def items_follow_targets(targets: list[Target], *, actor) -> None:
+    """Met → linked open items done with the measurement as evidence; missed → reopened."""
+    by_id = {target.pk: target for target in targets}
+    items = list(
+        ChecklistItem.objects.select_for_update()
+        .filter(
+            target_id__in=list(by_id),
+            gate__state__in=Gate.PENDING_STATES,
+        )
+        .select_related("gate__initiative")
+    )
+    now = timezone.now()
+    changed, entries = [], []
+    for item in items:
+        target = by_id[item.target_id]
+        initiative = item.gate.initiative
+        reading = f"{target.metric_key} = {target.latest_value:g}{target.unit}"
+        if target.status == Target.Status.MET and item.state == ChecklistItem.State.OPEN:
+            item.state = ChecklistItem.State.DONE
+            item.evidence_url = f"{_site_url()}{initiative.get_absolute_url()}#target-{target.pk}"
+            item.note = f"Met by measurement {reading} on {target.latest_measured_at:%Y-%m-%d}."
+        elif target.status == Target.Status.MISSED and item.state == ChecklistItem.State.DONE:
+            item.state = ChecklistItem.State.OPEN
+            item.note = f"Reopened: latest measurement {reading} misses the target."
+        else:
+            continue
+        item.version += 1
+        item.updated_by = actor if actor is not None and actor.is_authenticated else None
+        item.updated_at = now
+        changed.append(item)
+        entries.append(
+            activity_entry(
+                actor=actor,
+                initiative=initiative,
+                verb="item.followed_target",
+                obj=item,
+                field="state",
+                after=item.state,
+                message=item.note,
+            )
+        )
+    ChecklistItem.objects.bulk_update(
+        changed, ["state", "evidence_url", "note", "version", "updated_by", "updated_at"]
+    )
+    activity_log_many(entries)
+
+
+def _site_url() -> str:
+    return settings.SITE_URL.rstrip("/")
