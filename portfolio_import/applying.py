@@ -17,13 +17,25 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from gates import services as gate_services
 from gates.models import ChecklistItem, Gate
-from gates.services import MeasurementInput
-from initiatives import services as initiative_services
+from gates.services import ChecklistChange as ItemChange
+from gates.services import (
+    InitiativeStart,
+    MeasurementInput,
+    checklist_items_update,
+    gate_request_review,
+    gate_vote,
+    initiative_complete,
+    initiative_resume,
+    initiative_update,
+    initiatives_start,
+    measurements_record,
+    target_create,
+)
 from initiatives.activity import activity_log
 from initiatives.exceptions import ServiceError
-from initiatives.models import Initiative, KeyCounter, Measurement, Membership
+from initiatives.models import Measurement, Membership, Target
+from initiatives.services import business_case_update, memberships_add
 from portfolio_import.models import ExternalReference
 from portfolio_import.planning import (
     ADVANCING,
@@ -85,7 +97,7 @@ def apply_plan(plan: Plan, *, actor, dry_run: bool) -> bool:
 @dataclass
 class _Event:
     at: datetime.datetime
-    order: int  # at the same moment: checklist, then measurements, then decisions
+    order: int  # at the same moment: the decided gate's checklist, readings, decisions, others
     kind: str
     row: object
 
@@ -97,13 +109,12 @@ class Applier:
         self.now = plan.now
 
     def run(self) -> None:
-        self._reserve_keys()
         new = [initiative for initiative in self.plan.initiatives if initiative.is_new]
+        present = [initiative for initiative in self.plan.initiatives if not initiative.is_new]
         for start in range(0, len(new), BATCH_SIZE):
             self._create(new[start : start + BATCH_SIZE])
-        for initiative in self.plan.initiatives:
-            if not initiative.is_new:
-                self._update(initiative)
+        for initiative in present:
+            self._update(initiative)
         quiet, busy = [], []
         for initiative in self.plan.initiatives:
             has_events = initiative.new_steps or initiative.checklist or initiative.completed
@@ -112,7 +123,7 @@ class Applier:
         self._measurements([row for initiative in quiet for row in self._fresh(initiative)])
         for initiative in busy:
             self._replay(initiative)
-        if self.plan.initiatives:
+        if any(o.action in (Action.CREATE, Action.UPDATE) for o in self.plan.outcomes):
             activity_log(
                 actor=self.actor,
                 initiative=None,
@@ -127,22 +138,12 @@ class Applier:
             counts[outcome.table][outcome.action] += 1
         return {table: dict(actions) for table, actions in counts.items()}
 
-    # --- keys -------------------------------------------------------------------------------
-
-    def _reserve_keys(self) -> None:
-        """Move each key counter past the keys the file gives, so none is handed out twice."""
-        for prefix, number in self.plan.key_numbers.items():
-            counter, _ = KeyCounter.objects.select_for_update().get_or_create(prefix=prefix)
-            if counter.last_value < number:
-                counter.last_value = number
-                counter.save(update_fields=["last_value"])
-
     # --- new initiatives --------------------------------------------------------------------
 
     def _create(self, plans: list[InitiativePlan]) -> None:
-        started = gate_services.initiatives_start(
+        started = initiatives_start(
             rows=[
-                gate_services.InitiativeStart(
+                InitiativeStart(
                     key=plan.key or None,
                     name=plan.fields["name"],
                     team=plan.fields["team"],
@@ -168,7 +169,7 @@ class Applier:
                 )
                 for plan in plans
             ],
-            actor=None,
+            actor=self.actor,
         )
         references = []
         for plan, initiative in zip(plans, started, strict=True):
@@ -179,7 +180,7 @@ class Applier:
                     ExternalReference(initiative=initiative, external_id=plan.external_id)
                 )
         ExternalReference.objects.bulk_create(references)
-        self._members([row for plan in plans for row in plan.members], created=True)
+        self._members([(plan, row) for plan in plans for row in plan.members])
 
     # --- initiatives already in Tollgate ------------------------------------------------------
 
@@ -194,22 +195,18 @@ class Applier:
                 changed["tags"] = plan.tags
             try:
                 if changed:
-                    initiative_services.initiative_update(
-                        initiative=initiative, actor=self.actor, **changed
-                    )
+                    initiative_update(initiative=initiative, actor=self.actor, **changed)
                 case_changes = {
                     name: value
                     for name, value in plan.business_case.items()
                     if name in outcome.changes
                 }
                 if case_changes:
-                    initiative_services.business_case_update(
-                        initiative=initiative, actor=self.actor, **case_changes
-                    )
+                    business_case_update(initiative=initiative, actor=self.actor, **case_changes)
                 known = {target.metric_key for target in initiative.targets.all()}
                 for spec in plan.targets:
                     if spec.metric_key not in known:
-                        gate_services.target_create(
+                        target_create(
                             initiative=initiative,
                             actor=self.actor,
                             metric_key=spec.metric_key,
@@ -221,26 +218,30 @@ class Applier:
                 raise RowFailed(outcome, "", _messages(error)) from error
         if plan.external_id and not hasattr(initiative, "external_reference"):
             ExternalReference.objects.create(initiative=initiative, external_id=plan.external_id)
-        self._members([row for row in plan.members if row.outcome.action == Action.CREATE])
+        self._members([(plan, row) for row in plan.members if row.outcome.action == Action.CREATE])
 
-    def _members(self, rows, *, created: bool = False) -> None:
-        if not rows:
-            return
-        try:
-            initiative_services.memberships_add(
-                rows=[
-                    Membership(
-                        initiative=row.outcome_initiative if False else None,
-                        user=row.person,
-                        stage_role=row.stage_role,
-                        allocation_percent=row.allocation,
-                    )
-                    for row in rows
-                ],
-                actor=None,
-            )
-        except (ValidationError, ServiceError) as error:
-            raise RowFailed(rows[0].outcome, "person", _messages(error)) from error
+    def _members(self, rows: list[tuple[InitiativePlan, object]]) -> None:
+        """Teams join when the initiative starts (new ones) or now (already in Tollgate)."""
+        by_time = defaultdict(list)
+        for plan, row in rows:
+            by_time[plan.start_at].append((plan, row))
+        for at, group in by_time.items():
+            try:
+                memberships_add(
+                    rows=[
+                        Membership(
+                            initiative=plan.existing,
+                            user=row.person,
+                            stage_role=row.stage_role,
+                            allocation_percent=row.allocation,
+                        )
+                        for plan, row in group
+                    ],
+                    actor=self.actor,
+                    at=at,
+                )
+            except (ValidationError, ServiceError) as error:
+                raise RowFailed(group[0][1].outcome, "person", _messages(error)) from error
 
     # --- measurements -----------------------------------------------------------------------
 
@@ -279,13 +280,11 @@ class Applier:
             )
         for source, inputs in by_source.items():
             try:
-                gate_services.measurements_record(rows=inputs, actor=None, source=source)
+                measurements_record(rows=inputs, actor=None, source=source, history=True)
             except (ValidationError, ServiceError) as error:
                 raise RowFailed(rows[0][1].outcome, "value", _messages(error)) from error
 
     def _targets(self, initiative_ids) -> dict:
-        from initiatives.models import Target
-
         return {
             (target.initiative_id, target.metric_key): target
             for target in Target.objects.filter(initiative_id__in=initiative_ids)
@@ -294,23 +293,70 @@ class Applier:
     # --- history, in the order it happened -------------------------------------------------------
 
     def _replay(self, plan: InitiativePlan) -> None:
-        events = self._events(plan)
-        pending: list[tuple[InitiativePlan, MeasurementRow]] = []
-        for event in events:
+        """Each event at its time; readings, and changes to one gate at one moment, together."""
+        if plan.outcome is None or plan.outcome.action != Action.CREATE:
+            self._compare_decided_gates(plan)
+        readings: list[tuple[InitiativePlan, MeasurementRow]] = []
+        ticks: list[ChecklistChange] = []
+        for event in self._events(plan):
+            if event.kind != "measurement" and readings:
+                self._measurements(readings)
+                readings = []
+            if ticks and (
+                event.kind != "checklist"
+                or (event.at, event.row.stage.pk) != (ticks[0].at, ticks[0].stage.pk)
+            ):
+                self._ticks(plan, ticks)
+                ticks = []
             if event.kind == "measurement":
-                pending.append((plan, event.row))
-                continue
-            self._measurements(pending)
-            pending = []
-            if event.kind == "checklist":
-                self._tick(plan, event.row)
+                readings.append((plan, event.row))
+            elif event.kind == "checklist":
+                ticks.append(event.row)
             elif event.kind == "decision":
                 self._decide(plan, event.row)
             elif event.kind == "complete":
-                gate_services.initiative_complete(
-                    initiative=plan.existing, actor=plan.existing.owner, at=event.at
+                self._complete(plan, event.at)
+        self._ticks(plan, ticks)
+        self._measurements(readings)
+
+    def _compare_decided_gates(self, plan: InitiativePlan) -> None:
+        """Checklist rows for gates already decided in Tollgate: frozen, so equal or refused."""
+        pending = Gate.objects.pending().filter(initiative=plan.existing).first()
+        later = {step.stage.pk for step in plan.new_steps}
+        frozen = [
+            change
+            for change in plan.checklist
+            if change.stage.pk not in later
+            and (pending is None or change.stage.pk != pending.stage_id)
+        ]
+        if not frozen:
+            return
+        items = {
+            (stage_id, text): (state, evidence_url, note)
+            for stage_id, text, state, evidence_url, note in ChecklistItem.objects.filter(
+                gate__initiative=plan.existing
+            ).values_list("gate__stage_id", "text", "state", "evidence_url", "note")
+        }
+        for change in frozen:
+            current = items.get((change.stage.pk, change.text))
+            if current is None:
+                raise RowFailed(
+                    change.outcome,
+                    "item",
+                    f"The {change.stage.name} gate of {plan.label} has no item {change.text!r}.",
                 )
-        self._measurements(pending)
+            state, evidence_url, _note = current
+            if state != change.state or (
+                change.evidence_url and evidence_url != change.evidence_url
+            ):
+                raise RowFailed(
+                    change.outcome,
+                    "state",
+                    f"The {change.stage.name} gate of {plan.label} was decided with this item "
+                    f"{state.replace('_', ' ')}; its checklist is frozen.",
+                )
+            change.outcome.action = Action.UNCHANGED
+        plan.checklist = [change for change in plan.checklist if change not in frozen]
 
     def _events(self, plan: InitiativePlan) -> list[_Event]:
         events = [_Event(row.at, 1, "measurement", row) for _, row in self._fresh(plan)]
@@ -319,74 +365,92 @@ class Applier:
             first_decision.setdefault(step.stage.pk, step.at)
             events.append(_Event(step.at, 2, "decision", step))
         last = max((event.at for event in events), default=plan.start_at or self.now)
+        decided_at = {(step.at, step.stage.pk) for step in plan.new_steps}
         for change in plan.checklist:
             at = change.at
             if at is None:
                 decided = first_decision.get(change.stage.pk)
                 at = decided - BEFORE_DECISION if decided else max(last, self.now)
                 change.at = at
-            events.append(_Event(at, 0, "checklist", change))
+            # At the moment of a decision, a change to that gate comes first; a change to
+            # another gate (the one the decision opens) comes after.
+            order = 0 if (at, change.stage.pk) in decided_at else 3
+            events.append(_Event(at, order, "checklist", change))
         if plan.completed:
             events.append(_Event(max(last, self.now), 3, "complete", None))
         events.sort(key=lambda event: (event.at, event.order))
         return events
 
-    def _tick(self, plan: InitiativePlan, change: ChecklistChange) -> None:
-        gate = Gate.objects.pending().filter(initiative=plan.existing).first()
-        if gate is None or gate.stage_id != change.stage.pk:
-            raise RowFailed(
-                change.outcome,
-                "updated_at",
-                f"On {timezone.localtime(change.at):%Y-%m-%d %H:%M} the gate of "
-                f"{change.stage.name} was not open.",
-            )
-        item = ChecklistItem.objects.filter(gate=gate, text=change.text).order_by("order").first()
-        if item is None:
-            raise RowFailed(
-                change.outcome, "item", f"The {change.stage.name} gate has no item {change.text!r}."
-            )
-        same = (
-            item.state == change.state
-            and (not change.evidence_url or item.evidence_url == change.evidence_url)
-            and (not change.note or item.note == change.note)
-        )
-        if same:
-            change.outcome.action = Action.UNCHANGED
-            return
-        change.outcome.action = (
-            Action.CREATE
-            if plan.outcome and (plan.outcome.action == Action.CREATE)
-            else Action.UPDATE
-        )
+    def _complete(self, plan: InitiativePlan, at) -> None:
         try:
-            gate_services.checklist_item_update(
-                item=item,
-                actor=change.updated_by,
-                state=change.state,
-                na_reason=change.na_reason if change.state == "not_applicable" else None,
-                evidence_url=change.evidence_url or None,
-                note=change.note or None,
-                at=change.at,
-            )
+            initiative_complete(initiative=plan.existing, actor=self.actor, at=at)
         except (ValidationError, ServiceError) as error:
-            raise RowFailed(change.outcome, "state", _messages(error)) from error
+            raise RowFailed(plan.outcome, "status", _messages(error)) from error
+
+    def _ticks(self, plan: InitiativePlan, changes: list[ChecklistChange]) -> None:
+        """Changes to the items of one gate at one moment: one service call."""
+        if not changes:
+            return
+        first = changes[0]
+        gate = Gate.objects.pending().filter(initiative=plan.existing).first()
+        if gate is None or gate.stage_id != first.stage.pk:
+            raise RowFailed(
+                first.outcome,
+                "updated_at",
+                f"On {timezone.localtime(first.at):%Y-%m-%d %H:%M} the gate of "
+                f"{first.stage.name} was not open.",
+            )
+        items = {}
+        for item in ChecklistItem.objects.filter(gate=gate).order_by("-order"):
+            items[item.text] = item  # the first of two items with one text wins
+        updates = []
+        for change in changes:
+            item = items.get(change.text)
+            if item is None:
+                raise RowFailed(
+                    change.outcome,
+                    "item",
+                    f"The {change.stage.name} gate has no item {change.text!r}.",
+                )
+            same = (
+                item.state == change.state
+                and (not change.evidence_url or item.evidence_url == change.evidence_url)
+                and (not change.note or item.note == change.note)
+            )
+            if same:
+                change.outcome.action = Action.UNCHANGED
+                continue
+            created = plan.outcome is not None and plan.outcome.action == Action.CREATE
+            change.outcome.action = Action.CREATE if created else Action.UPDATE
+            updates.append(
+                ItemChange(
+                    item=item,
+                    actor=change.updated_by,
+                    state=change.state,
+                    na_reason=change.na_reason if change.state == "not_applicable" else None,
+                    evidence_url=change.evidence_url or None,
+                    note=change.note or None,
+                )
+            )
+        if not updates:
+            return
+        try:
+            checklist_items_update(gate=gate, changes=updates, at=first.at)
+        except (ValidationError, ServiceError) as error:
+            raise RowFailed(first.outcome, "state", _messages(error)) from error
 
     def _decide(self, plan: InitiativePlan, step: HistoryStep) -> None:
         initiative = plan.existing
         try:
             if step.decision == RESUME:
-                gate_services.initiative_resume(
-                    initiative=initiative, actor=step.decided_by, at=step.at
-                )
+                initiative_resume(initiative=initiative, actor=step.decided_by, at=step.at)
                 return
             gate = Gate.objects.pending().get(initiative=initiative)
             if step.decision == REVIEW:
-                gate_services.gate_request_review(gate=gate, actor=step.decided_by, at=step.at)
+                gate_request_review(gate=gate, actor=step.decided_by, at=step.at)
                 return
             if gate.state == Gate.State.OPEN:
-                gate = gate_services.gate_request_review(
-                    gate=gate, actor=initiative.owner, at=step.at
-                )
+                gate = gate_request_review(gate=gate, actor=initiative.owner, at=step.at)
             if not gate.gatekeepers.filter(user=step.decided_by).exists():
                 raise RowFailed(
                     step.outcome,
@@ -398,7 +462,7 @@ class Applier:
             override = step.override
             if step.decision == "go" and open_required and not override:
                 override = DEFAULT_OVERRIDE
-            gate_services.gate_vote(
+            gate_vote(
                 gate=gate,
                 actor=step.decided_by,
                 decision=step.decision,
@@ -410,7 +474,3 @@ class Applier:
             raise RowFailed(step.outcome, "decision", _messages(error)) from error
         if step.decision in ADVANCING:
             initiative.refresh_from_db()
-
-
-def _unused():  # pragma: no cover - keeps names used by later steps referenced
-    return Initiative

@@ -8,10 +8,26 @@ class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
 
+class MultipleFileField(forms.FileField):
+    """Several files in one input, as Django's documentation shows."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        clean_one = super().clean
+        if isinstance(data, list | tuple):
+            if not data and self.required:
+                raise forms.ValidationError(self.error_messages["required"], code="required")
+            return [clean_one(item, initial) for item in data]
+        return [clean_one(data, initial)]
+
+
 class UploadForm(forms.Form):
     """One .xlsx workbook, or one .csv file per table."""
 
-    files = forms.FileField(
+    files = MultipleFileField(
         label="Workbook or CSV files",
         widget=MultipleFileInput(attrs={"accept": ".xlsx,.xlsm,.csv,.tsv,.txt"}),
         help_text="An .xlsx workbook with a sheet per table, or CSV files named after their "
@@ -19,9 +35,7 @@ class UploadForm(forms.Form):
     )
 
     def clean_files(self):
-        uploads = self.files.getlist("files")
-        if not uploads:
-            raise forms.ValidationError("Choose a file.")
+        uploads = self.cleaned_data["files"]
         if len(uploads) > 10:
             raise forms.ValidationError("Upload at most 10 files at once.")
         limit = settings.TOLLGATE_IMPORT_MAX_BYTES

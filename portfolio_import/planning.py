@@ -86,7 +86,7 @@ BUSINESS_CASE_DECIMALS = {
     "planned_infra_cost": (14, 2, 0),
     "cost_per_task_budget": (12, 4, 0),
 }
-DESCRIPTIVE_FIELDS = ["name", "summary", "problem", "team", "owner", "sponsor", "maturity_level"]
+DESCRIPTIVE_FIELDS = Initiative.EDITABLE_FIELDS
 validate_url = URLValidator(schemes=["http", "https"])
 
 
@@ -231,16 +231,12 @@ class Lookups:
         User = get_user_model()
         self.people: dict[str, object] = {}
         if people:
-            found = (
-                User.objects.annotate(email_lower=Lower("email"), username_lower=Lower("username"))
-                .filter(Q(username_lower__in=people) | Q(email_lower__in=people))
-                .prefetch_related("groups")
-            )
+            # Each person's roles are read once, when first asked, and kept on the user
+            # object: one query per person named, however many rows name them.
+            found = User.objects.annotate(
+                email_lower=Lower("email"), username_lower=Lower("username")
+            ).filter(Q(username_lower__in=people) | Q(email_lower__in=people))
             for user in found:
-                roles = {group.name for group in user.groups.all()}
-                if user.is_superuser:
-                    roles.add("portfolio_admin")
-                user._tollgate_roles = roles  # what portfolio_roles() caches
                 self.people[user.username.lower()] = user
                 if user.email:
                     self.people.setdefault(user.email.lower(), user)
@@ -325,7 +321,7 @@ class Planner:
         self._attach(MEMBERS.name, self._member_row)
         existing_ids = [plan.existing.pk for plan in self.plan.initiatives if plan.existing]
         self.recorded = _recorded_histories(existing_ids)
-        self.visited = _visited_stages(existing_ids)
+        self.visited, self.starts = _visited_stages(existing_ids)
         for initiative in self.plan.initiatives:
             self._check_history(initiative)
             self._check_checklist(initiative)
@@ -803,7 +799,7 @@ class Planner:
         if existing is None:
             plan.start_stage, plan.start_at = stage, start_at
         else:
-            start_at = timezone.make_aware(datetime.datetime(2000, 1, 1))
+            start_at = start_at or self.starts.get(existing.pk) or self.plan.now
         status = Initiative.Status.ACTIVE
         entered_at = start_at
         last_at = start_at
@@ -1113,15 +1109,19 @@ def _recorded_histories(initiative_ids: list[int]) -> dict[int, list[tuple]]:
     }
 
 
-def _visited_stages(initiative_ids: list[int]) -> dict[int, set[int]]:
+def _visited_stages(initiative_ids: list[int]) -> tuple[dict, dict]:
+    """({initiative id: ids of the stages it entered}, {initiative id: when it started})."""
     from gates.models import StageTransition
 
     visited: dict[int, set[int]] = defaultdict(set)
-    for initiative_id, stage_id in StageTransition.objects.filter(
+    starts: dict[int, datetime.datetime] = {}
+    for initiative_id, stage_id, from_stage, at in StageTransition.objects.filter(
         initiative_id__in=initiative_ids
-    ).values_list("initiative_id", "to_stage_id"):
+    ).values_list("initiative_id", "to_stage_id", "from_stage_id", "transitioned_at"):
         visited[initiative_id].add(stage_id)
-    return visited
+        if from_stage is None:
+            starts[initiative_id] = at
+    return visited, starts
 
 
 def plan_import(sheets: dict[str, Sheet], *, now: datetime.datetime | None = None) -> Plan:

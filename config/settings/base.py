@@ -264,9 +264,6 @@ INSTALLED_APPS += ["axes"]
 # Axes turns a flagged sign-in into the lockout page; it goes last, after authentication.
 MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("teams.context_processors.sign_in")
-TEMPLATES[0]["OPTIONS"]["context_processors"].append(
-    "portfolio_import.context_processors.import_access"
-)
 AUTHENTICATION_BACKENDS = [
     # First: refuses a locked-out sign-in before any password is checked.
     "teams.auth.LoginThrottleBackend",
