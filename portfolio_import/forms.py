@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
+
+from portfolio_import.reading import upload_problem
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -36,12 +37,7 @@ class UploadForm(forms.Form):
 
     def clean_files(self):
         uploads = self.cleaned_data["files"]
-        if len(uploads) > 10:
-            raise forms.ValidationError("Upload at most 10 files at once.")
-        limit = settings.TOLLGATE_IMPORT_MAX_BYTES
-        for upload in uploads:
-            if upload.size > limit:
-                raise forms.ValidationError(
-                    f"{upload.name} is larger than the {limit // (1024 * 1024)} MB limit."
-                )
+        problem = upload_problem(uploads)
+        if problem:
+            raise forms.ValidationError(problem)
         return uploads

@@ -72,6 +72,20 @@ def table_for(name: str) -> Table | None:
     return None
 
 
+MAX_FILES = 10
+
+
+def upload_problem(uploads) -> str | None:
+    """Why these uploaded files are refused before reading (too many, too large), if they are."""
+    if len(uploads) > MAX_FILES:
+        return f"Upload at most {MAX_FILES} files at once."
+    limit = settings.TOLLGATE_IMPORT_MAX_BYTES
+    for upload in uploads:
+        if upload.size > limit:
+            return f"{upload.name} is larger than the {limit:,}-byte limit."
+    return None
+
+
 def read_files(files: list[SourceFile]) -> ReadResult:
     result = ReadResult()
     limit = settings.TOLLGATE_IMPORT_MAX_BYTES

@@ -1,16 +1,16 @@
 from __future__ import annotations
 
-from django.conf import settings
 from rest_framework import serializers
 
 from apiauth.serializers import StrictSerializer
+from portfolio_import.reading import MAX_FILES, upload_problem
 
 
 class ImportUploadSerializer(StrictSerializer):
     files = serializers.ListField(
         child=serializers.FileField(allow_empty_file=False),
         min_length=1,
-        max_length=10,
+        max_length=MAX_FILES,
         help_text="One .xlsx workbook, or CSV files named after their tables "
         "(initiatives.csv, history.csv, checklist.csv, measurements.csv, members.csv).",
     )
@@ -19,12 +19,9 @@ class ImportUploadSerializer(StrictSerializer):
     )
 
     def validate_files(self, files):
-        limit = settings.TOLLGATE_IMPORT_MAX_BYTES
-        for upload in files:
-            if upload.size > limit:
-                raise serializers.ValidationError(
-                    f"{upload.name} is larger than the {limit:,}-byte limit."
-                )
+        problem = upload_problem(files)
+        if problem:
+            raise serializers.ValidationError(problem)
         return files
 
 

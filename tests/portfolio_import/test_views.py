@@ -190,3 +190,18 @@ def test_the_api_refuses_non_admins_and_a_missing_file(owner, admin_user):
     response = _api(admin_user).post("/api/v1/imports/", {}, format="multipart")
     assert response.status_code == 400
     assert "files" in response.json()["errors"]
+
+
+def test_files_over_the_size_limit_are_refused_before_reading(
+    client, admin_user, valid_row, settings
+):
+    settings.TOLLGATE_IMPORT_MAX_BYTES = 64
+    source = csv_file("initiatives.csv", [valid_row])
+    client.force_login(admin_user)
+    page = client.post(reverse("portfolio_import:upload"), {"files": [_upload(source)]})
+    assert page.status_code == 400 and "64-byte limit" in page.content.decode()
+    api = _api(admin_user).post(
+        "/api/v1/imports/", {"files": [_upload(source)]}, format="multipart"
+    )
+    assert api.status_code == 400 and "64-byte limit" in str(api.json()["errors"]["files"])
+    assert not ImportRun.objects.exists()
