@@ -37,7 +37,7 @@ run: install
 test: install-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-## make test-fast: the suite without the slow tests (browser, schemathesis, demo seeding, real worker)
+## make test-fast: the suite without the slow tests (browser, schemathesis, demo seeding, real worker, bulk data)
 test-fast: install-dev
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 

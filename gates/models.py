@@ -21,6 +21,10 @@ class Decision(models.TextChoices):
     STOP = "stop", "Stop"
 
 
+# The decisions that clear a gate: the initiative advances to the next stage.
+ADVANCING = (Decision.GO, Decision.CONDITIONAL_GO)
+
+
 class GateQuerySet(models.QuerySet):
     def pending(self):
         """Gates still in play: open or in review."""
@@ -117,6 +121,11 @@ class Gate(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.state in self.PENDING_STATES
+
+    @property
+    def is_cleared(self) -> bool:
+        """Decided go or conditional go: the initiative moved past this gate."""
+        return self.state == self.State.DECIDED and self.decision in ADVANCING
 
     @property
     def is_overdue(self) -> bool:

@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from core.db import count_of
 from gates.models import ChecklistItem, Gate, GateDecision, Gatekeeper, StageTransition
+from initiatives.filters import InitiativeFilters
 from initiatives.models import Initiative, Stage
-from initiatives.selectors import BoardFilters
 
 
 def with_current_gate(queryset: QuerySet[Initiative]) -> QuerySet[Initiative]:
@@ -55,7 +55,7 @@ class Column:
 def board_columns(
     *,
     user,
-    filters: BoardFilters,
+    filters: InitiativeFilters,
     stages: list[Stage],
     page_size: int,
     expanded_stage: Stage | None = None,
@@ -97,7 +97,7 @@ def board_columns(
 def column_page(
     *,
     user,
-    filters: BoardFilters,
+    filters: InitiativeFilters,
     stage: Stage,
     page: int,
     page_size: int,

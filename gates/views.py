@@ -5,12 +5,17 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.htmx import apply_service_errors, template_for
+from core.htmx import (
+    apply_service_errors,
+    is_partial_request,
+    render_page_or_partial,
+    vary_on_htmx,
+)
 from gates.forms import ChecklistItemForm, GatekeeperForm, GateRuleForm, VoteForm
 from gates.models import ChecklistItem, Gate, GateDecision
 from gates.selectors import gates_awaiting
@@ -23,45 +28,21 @@ from gates.services import (
 )
 from initiatives.exceptions import AlreadyDecided, InvalidState, StaleEdit
 from initiatives.pages import initiative_page_context
-from initiatives.policy import Action, can
-from initiatives.selectors import initiative_for_page
+from initiatives.policy import Action, InitiativeAccess, get_for_user
+from initiatives.selectors import initiatives_for_page
 from teams.policy import DECIDER_ROLES
 from teams.roles import has_role
 
 ITEM_TEMPLATE = "gates/item.html"
 
 
-def _readable(user, initiative) -> None:
-    """404 unless the user may see the initiative (outsiders learn nothing)."""
-    if not can(user, Action.VIEW, initiative):
-        raise Http404("No such item.")
+ITEMS = ChecklistItem.objects.select_related("gate__initiative", "gate__stage", "updated_by")
+GATES = Gate.objects.select_related("initiative", "stage")
 
 
-def _get_item(user, pk: int) -> ChecklistItem:
-    item = (
-        ChecklistItem.objects.select_related("gate__initiative", "gate__stage", "updated_by")
-        .filter(pk=pk)
-        .first()
-    )
-    if item is None:
-        raise Http404("No such item.")
-    _readable(user, item.gate.initiative)
-    return item
-
-
-def _get_gate(user, pk: int, action: Action) -> Gate:
-    gate = Gate.objects.select_related("initiative", "stage").filter(pk=pk).first()
-    if gate is None:
-        raise Http404("No such gate.")
-    _readable(user, gate.initiative)
-    if not can(user, action, gate if action == Action.VOTE else gate.initiative):
-        raise PermissionDenied
-    return gate
-
-
-def _item_context(user, item: ChecklistItem, form=None, **extra) -> dict:
+def _item_context(access: InitiativeAccess, item: ChecklistItem, form=None, **extra) -> dict:
     gate = item.gate
-    may_edit = gate.is_pending and can(user, Action.EDIT_CHECKLIST, item)
+    may_edit = gate.is_pending and access.can_edit_checklist
     if may_edit and form is None:
         form = ChecklistItemForm.for_item(item)
     item.form = form if may_edit else None
@@ -75,21 +56,28 @@ def _item_context(user, item: ChecklistItem, form=None, **extra) -> dict:
     }
 
 
+def _initiative_page(request, gate: Gate, access: InitiativeAccess, **forms):
+    """The initiative page again, with a gate form's errors."""
+    initiative = initiatives_for_page().get(pk=gate.initiative_id)
+    context = initiative_page_context(request, initiative, access, **forms)
+    return render(request, "initiatives/detail.html", context)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def item_update(request, pk: int):
     """One checklist item: GET shows it on its own page, POST saves one small change."""
-    item = _get_item(request.user, pk)
+    item, access = get_for_user(request.user, ITEMS, pk=pk)
     if request.method == "GET":
-        return render(request, ITEM_TEMPLATE, _item_context(request.user, item))
-    if not can(request.user, Action.EDIT_CHECKLIST, item):
+        return render(request, ITEM_TEMPLATE, _item_context(access, item))
+    if not access.can_edit_checklist:
         raise PermissionDenied
     form = ChecklistItemForm.for_item(item, data=request.POST)
     extra = {}
     if form.is_valid():
         data = form.cleaned_data
         try:
-            item = checklist_item_update(
+            saved = checklist_item_update(
                 item=item,
                 actor=request.user,
                 state=data["state"],
@@ -99,7 +87,7 @@ def item_update(request, pk: int):
                 expected_version=data["version"],
             )
         except StaleEdit as conflict:
-            item = _get_item(request.user, conflict.current.pk)
+            item = ITEMS.get(pk=conflict.current.pk)
             form = None  # show the item as it is now, with its new version
             extra["conflict"] = conflict.message
             extra["conflict_by"] = item.updated_by
@@ -110,23 +98,26 @@ def item_update(request, pk: int):
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
-            item = _get_item(request.user, item.pk)
-            form = None
+            # The saved row, with the gate as read above (a checklist edit leaves it alone).
+            saved.gate = item.gate
+            if saved.updated_by_id == item.updated_by_id:
+                saved.updated_by = item.updated_by
+            item, form = saved, None
             extra["saved"] = True
-            if not request.htmx:
+            if not is_partial_request(request):
                 messages.success(request, "Checklist item saved.")
-                return redirect(f"{item.gate.initiative.get_absolute_url()}#item-{item.pk}")
-    context = _item_context(request.user, item, form, **extra)
-    if request.htmx:
-        # The item, and the readiness bar out of band.
-        return render(request, f"{ITEM_TEMPLATE}#item-response", context)
-    return render(request, ITEM_TEMPLATE, context)
+                return vary_on_htmx(
+                    redirect(f"{item.gate.initiative.get_absolute_url()}#item-{item.pk}")
+                )
+    context = _item_context(access, item, form, **extra)
+    # A partial request gets the item and, out of band, the readiness bar.
+    return render_page_or_partial(request, ITEM_TEMPLATE, "item-response", context)
 
 
 @login_required
 @require_POST
 def review_request(request, pk: int):
-    gate = _get_gate(request.user, pk, Action.REQUEST_REVIEW)
+    gate, _ = get_for_user(request.user, GATES, action=Action.REQUEST_REVIEW, pk=pk)
     try:
         gate_request_review(gate=gate, actor=request.user)
     except InvalidState as error:
@@ -140,7 +131,7 @@ def review_request(request, pk: int):
 @require_POST
 def vote(request, pk: int):
     """A gatekeeper's vote. Errors come back next to the fields on the initiative page."""
-    gate = _get_gate(request.user, pk, Action.VOTE)
+    gate, access = get_for_user(request.user, GATES, action=Action.VOTE, pk=pk)
     initiative = gate.initiative
     form = VoteForm(request.POST)
     if form.is_valid():
@@ -172,15 +163,13 @@ def vote(request, pk: int):
             else:
                 messages.success(request, "Vote recorded; waiting for the other gatekeepers.")
             return redirect(f"{initiative.get_absolute_url()}#gate")
-    page = initiative_for_page(request.user, initiative.key)
-    context = initiative_page_context(request, page, vote_form=form)
-    return render(request, "initiatives/detail.html", context)
+    return _initiative_page(request, gate, access, vote_form=form)
 
 
 @login_required
 @require_POST
 def gatekeeper_create(request, pk: int):
-    gate = _get_gate(request.user, pk, Action.MANAGE_GATEKEEPERS)
+    gate, access = get_for_user(request.user, GATES, action=Action.MANAGE_GATEKEEPERS, pk=pk)
     form = GatekeeperForm(request.POST, gate=gate)
     if form.is_valid():
         try:
@@ -191,15 +180,13 @@ def gatekeeper_create(request, pk: int):
             user = form.cleaned_data["user"]
             messages.success(request, f"{user.get_full_name() or user} is now a gatekeeper.")
         return redirect(f"{gate.initiative.get_absolute_url()}#gate")
-    page = initiative_for_page(request.user, gate.initiative.key)
-    context = initiative_page_context(request, page, gatekeeper_form=form)
-    return render(request, "initiatives/detail.html", context)
+    return _initiative_page(request, gate, access, gatekeeper_form=form)
 
 
 @login_required
 @require_POST
 def rule_update(request, pk: int):
-    gate = _get_gate(request.user, pk, Action.MANAGE_GATEKEEPERS)
+    gate, access = get_for_user(request.user, GATES, action=Action.MANAGE_GATEKEEPERS, pk=pk)
     form = GateRuleForm(request.POST)
     if form.is_valid():
         try:
@@ -209,9 +196,7 @@ def rule_update(request, pk: int):
         else:
             messages.success(request, f"Rule: {gate.get_rule_display().lower()} decides.")
         return redirect(f"{gate.initiative.get_absolute_url()}#gate")
-    page = initiative_for_page(request.user, gate.initiative.key)
-    context = initiative_page_context(request, page, rule_form=form)
-    return render(request, "initiatives/detail.html", context)
+    return _initiative_page(request, gate, access, rule_form=form)
 
 
 @login_required
@@ -220,7 +205,7 @@ def awaiting(request):
     """Gates in review that wait for the current user's vote."""
     gates = list(gates_awaiting(request.user))
     template = "gates/awaiting.html"
-    return render(request, template_for(request, template, "awaiting-list"), {"gates": gates})
+    return render_page_or_partial(request, template, "awaiting-list", {"gates": gates})
 
 
 @login_required

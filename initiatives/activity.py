@@ -52,6 +52,38 @@ def activity_entry(
     )
 
 
+def field_changes_apply(
+    target: models.Model,
+    values: dict[str, Any],
+    *,
+    actor,
+    initiative,
+    verb: str,
+    at: datetime.datetime | None = None,
+) -> list[Activity]:
+    """Set each field of `target` whose value differs, and return an unsaved log entry for
+    each change (write them with activity_log_many once the row is saved); `at` dates
+    them (imported history)."""
+    entries = []
+    for field, value in values.items():
+        before = getattr(target, field)
+        if before != value:
+            setattr(target, field, value)
+            entries.append(
+                activity_entry(
+                    actor=actor,
+                    initiative=initiative,
+                    verb=verb,
+                    obj=target,
+                    field=field,
+                    before=before,
+                    after=value,
+                    at=at,
+                )
+            )
+    return entries
+
+
 def activity_log(**kwargs) -> Activity:
     """Write one entry of the activity log."""
     entry = activity_entry(**kwargs)

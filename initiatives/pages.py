@@ -11,7 +11,7 @@ from gates.models import readiness_of
 from initiatives import selectors
 from initiatives.forms import MeasurementForm
 from initiatives.models import Initiative
-from initiatives.policy import Action, can
+from initiatives.policy import InitiativeAccess
 from teams.roles import StageRole
 
 
@@ -88,8 +88,14 @@ def _stage_steps(initiative, stages, transitions) -> list[dict]:
     return steps
 
 
-def initiative_page_context(request, initiative, **forms) -> dict:
-    """Everything the initiative page shows; the gate views reuse it to show form errors."""
+def initiative_page_context(
+    request, initiative: Initiative, access: InitiativeAccess, **forms
+) -> dict:
+    """Everything the initiative page shows, for a person whose `access` the view decided.
+
+    The gate views reuse it to show their forms' errors (`vote_form`, `gatekeeper_form`,
+    `rule_form`).
+    """
     user = request.user
     gate = gate_selectors.current_gate(initiative)
     memberships = list(initiative.memberships.all())
@@ -101,7 +107,6 @@ def initiative_page_context(request, initiative, **forms) -> dict:
     for target in targets:
         target.sparkline = _sparkline(target)
     role_labels = dict(StageRole.choices)
-    can_edit_checklist = can(user, Action.EDIT_CHECKLIST, initiative)
     context = {
         "initiative": initiative,
         "gate": gate,
@@ -117,9 +122,10 @@ def initiative_page_context(request, initiative, **forms) -> dict:
         "activities": activities,
         "has_older": has_older,
         "activity_page": 1,
-        "can_edit": can(user, Action.EDIT, initiative),
-        "can_edit_checklist": can_edit_checklist,
-        "can_measure": can(user, Action.RECORD_MEASUREMENT, initiative),
+        "access": access,
+        "can_edit": access.can_edit,
+        "can_edit_checklist": access.can_edit_checklist,
+        "can_measure": access.can_record_measurement,
         "measurement_form": MeasurementForm(),
     }
     if gate is not None:
@@ -127,10 +133,8 @@ def initiative_page_context(request, initiative, **forms) -> dict:
         cleared, required = readiness_of(items)
         votes = list(gate.votes.select_related("voter").filter(round=gate.review_round))
         has_voted = any(vote.voter_id == user.pk for vote in votes)
-        may_vote = (
-            gate.state == gate.State.IN_REVIEW and not has_voted and can(user, Action.VOTE, gate)
-        )
-        if can_edit_checklist and gate.is_pending:
+        may_vote = gate.state == gate.State.IN_REVIEW and not has_voted and access.can_vote(gate)
+        if access.can_edit_checklist and gate.is_pending:
             for item in items:
                 item.form = ChecklistItemForm.for_item(item)
         context.update(
@@ -143,9 +147,8 @@ def initiative_page_context(request, initiative, **forms) -> dict:
                 "vote_form": forms.get("vote_form") or (VoteForm() if may_vote else None),
                 "can_request_review": gate.state == gate.State.OPEN
                 and initiative.status == Initiative.Status.ACTIVE
-                and can(user, Action.REQUEST_REVIEW, initiative),
-                "can_manage_gatekeepers": gate.is_pending
-                and can(user, Action.MANAGE_GATEKEEPERS, gate),
+                and access.can_request_review,
+                "can_manage_gatekeepers": gate.is_pending and access.can_manage_gatekeepers,
             }
         )
         if context["can_manage_gatekeepers"]:

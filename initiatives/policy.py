@@ -1,6 +1,10 @@
 """The one place that answers "may this user do this to this object?".
 
-Views, the API, admin actions and tasks all ask here. Rules:
+Views, the API, admin actions and tasks all ask here. A page decides once per request:
+`get_for_user(user, queryset, action=..., **lookup)` returns the object and an
+`InitiativeAccess`, everything the person may do with its initiative, built by
+`access_for` from one read of their roles and relations. `can(user, action, obj)` answers a
+single question the same way. Rules:
 
 - Portfolio admins (and superusers) may do everything.
 - Executives and viewers read every initiative; everybody else reads the
@@ -16,13 +20,16 @@ Views, the API, admin actions and tasks all ask here. Rules:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
-from django.db.models import Exists, OuterRef, Q
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
 
 from teams.models import TeamMembership
 from teams.policy import CREATE_ROLES, is_admin, may_manage_team, reads_everything, team_role
-from teams.roles import PortfolioRole, portfolio_roles
+from teams.roles import PortfolioRole, has_role, portfolio_roles, read_roles, roles_are_read
 
 
 class Action(StrEnum):
@@ -56,33 +63,111 @@ def visible_initiatives_filter(user) -> Q | None:
     )
 
 
-def _is_member(user, initiative) -> bool:
-    # Uses a prefetched memberships list when the caller made one.
-    cache = getattr(initiative, "_prefetched_objects_cache", {})
-    if "memberships" in cache:
-        return any(m.user_id == user.pk for m in cache["memberships"])
-    return initiative.memberships.filter(user=user).exists()
+@dataclass(frozen=True)
+class InitiativeAccess:
+    """What one person may do with one initiative: decided once, then read many times.
+
+    Build it with `access_for` (one read of the person's roles and relations at most);
+    views get it with the object from `get_for_user` and pass it to whatever they render.
+    """
+
+    user_id: int | None = None
+    can_view: bool = False
+    can_edit: bool = False
+    is_member: bool = False
+    is_admin: bool = False
+
+    @property
+    def can_edit_checklist(self) -> bool:
+        """Tick items and attach evidence: the owner's side and the initiative's members."""
+        return self.can_edit or self.is_member
+
+    @property
+    def can_record_measurement(self) -> bool:
+        return self.can_edit_checklist
+
+    @property
+    def can_request_review(self) -> bool:
+        return self.can_edit
+
+    @property
+    def can_manage_gatekeepers(self) -> bool:
+        return self.is_admin
+
+    def can_vote(self, gate) -> bool:
+        """Only a gate's own gatekeepers decide it (admins included only when named)."""
+        if gate is None or self.user_id is None:
+            return False
+        # Uses the gatekeepers the caller prefetched, when it did.
+        cache = getattr(gate, "_prefetched_objects_cache", {})
+        if "gatekeepers" in cache:
+            return any(keeper.user_id == self.user_id for keeper in cache["gatekeepers"])
+        return gate.gatekeepers.filter(user_id=self.user_id).exists()
+
+    def allows(self, action: Action | str, gate=None) -> bool:
+        """May the person do `action` to the initiative (or to `gate`, for a vote)?"""
+        action = Action(action)
+        return {
+            Action.VIEW: lambda: self.can_view,
+            Action.EDIT: lambda: self.can_edit,
+            Action.EDIT_CHECKLIST: lambda: self.can_edit_checklist,
+            Action.RECORD_MEASUREMENT: lambda: self.can_record_measurement,
+            Action.REQUEST_REVIEW: lambda: self.can_request_review,
+            Action.MANAGE_GATEKEEPERS: lambda: self.can_manage_gatekeepers,
+            Action.VOTE: lambda: self.can_vote(gate),
+        }.get(action, lambda: False)()
 
 
-def _reads(user, initiative) -> bool:
-    if reads_everything(user):
-        return True
-    if user.pk in (initiative.owner_id, initiative.sponsor_id):
-        return True
-    return team_role(user, initiative.team_id) is not None or _is_member(user, initiative)
+NO_ACCESS = InitiativeAccess()
 
 
-def _edits(user, initiative) -> bool:
-    if is_admin(user) or initiative.owner_id == user.pk:
-        return True
-    return (
-        PortfolioRole.PRODUCT_MANAGER in portfolio_roles(user)
-        and team_role(user, initiative.team_id) == TeamMembership.Role.LEAD
+def access_for(user, initiative) -> InitiativeAccess:
+    """Everything `user` may do with `initiative`, from at most one query.
+
+    Reads the person's portfolio and team roles (kept on the user for the request) and,
+    unless the initiative's memberships were prefetched, whether they are on its team.
+    """
+    if user is None or not user.is_authenticated or not user.is_active or initiative is None:
+        return NO_ACCESS
+    member_ids = _prefetched_member_ids(initiative)
+    if member_ids is not None:
+        is_member = user.pk in member_ids
+        portfolio_roles(user)  # no query once the roles were read
+    elif not roles_are_read(user):
+        # One query for the roles and the membership together.
+        from initiatives.models import Membership
+
+        on_team = Membership.objects.filter(initiative=initiative.pk, user=OuterRef("pk"))
+        is_member = bool(read_roles(user, on_initiative=Exists(on_team)).get("on_initiative"))
+    else:
+        is_member = initiative.memberships.filter(user=user).exists()
+    admin = is_admin(user)
+    owns = user.pk == initiative.owner_id
+    lead = team_role(user, initiative.team_id)
+    return InitiativeAccess(
+        user_id=user.pk,
+        can_view=reads_everything(user)
+        or user.pk in (initiative.owner_id, initiative.sponsor_id)
+        or lead is not None
+        or is_member,
+        can_edit=admin
+        or owns
+        or (has_role(user, {PortfolioRole.PRODUCT_MANAGER}) and lead == TeamMembership.Role.LEAD),
+        is_member=is_member,
+        is_admin=admin,
     )
 
 
+def _prefetched_member_ids(initiative) -> set[int] | None:
+    cache = getattr(initiative, "_prefetched_objects_cache", {})
+    if "memberships" not in cache:
+        return None
+    return {membership.user_id for membership in cache["memberships"]}
+
+
 def can(user, action: Action | str, obj=None) -> bool:
-    """May `user` do `action` to `obj`? `obj` is an initiative, a gate, an item, a team or None."""
+    """May `user` do `action` to `obj`? `obj` is an initiative, a gate, an item, a target,
+    a team or None. For several questions about one initiative, ask `access_for` once."""
     action = Action(action)
     if user is None or not user.is_authenticated or not user.is_active:
         return False
@@ -101,23 +186,27 @@ def can(user, action: Action | str, obj=None) -> bool:
         return may_manage_team(user, getattr(obj, "team_id", None) or obj.pk)
 
     initiative, gate = _resolve(obj)
-    if initiative is None:
-        return False
-    if action == Action.VIEW:
-        return _reads(user, initiative)
-    if action == Action.EDIT:
-        return _edits(user, initiative)
-    if action in (Action.EDIT_CHECKLIST, Action.RECORD_MEASUREMENT):
-        return _edits(user, initiative) or _is_member(user, initiative)
-    if action == Action.REQUEST_REVIEW:
-        return _edits(user, initiative)
-    if action == Action.MANAGE_GATEKEEPERS:
-        return is_admin(user)
-    if action == Action.VOTE:
-        if gate is None:
-            return False
-        return gate.gatekeepers.filter(user=user).exists()
-    return False
+    return access_for(user, initiative).allows(action, gate)
+
+
+def get_for_user(user, queryset: QuerySet, *, action: Action | None = None, **lookup):
+    """(object, access): the object `lookup` finds in `queryset`, and what the user may do
+    with its initiative.
+
+    Raises Http404 when there is no such object or the user may not see its initiative
+    (outsiders learn nothing), PermissionDenied when the user may see it but not do
+    `action`.
+    """
+    obj = queryset.filter(**lookup).first()
+    if obj is None:
+        raise Http404("Nothing here.")
+    initiative, gate = _resolve(obj)
+    access = access_for(user, initiative)
+    if not access.can_view:
+        raise Http404("Nothing here.")
+    if action is not None and not access.allows(action, gate):
+        raise PermissionDenied
+    return obj, access
 
 
 def _resolve(obj):

@@ -8,9 +8,6 @@ in `gates.selectors`: gates know initiatives, not the reverse.
 
 from __future__ import annotations
 
-import datetime
-from dataclasses import dataclass
-
 from django.contrib.auth import get_user_model
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
@@ -21,47 +18,6 @@ from teams.policy import reads_everything
 
 SPARKLINE_POINTS = 12
 ACTIVITY_PAGE_SIZE = 15
-BOARD_STATUSES = [choice for choice in Initiative.Status]
-
-
-@dataclass
-class BoardFilters:
-    framework: Framework | None = None
-    team: str = ""
-    owner: str = ""
-    status: str = Initiative.Status.ACTIVE
-    query: str = ""
-    overdue: bool = False
-    stalled: bool = False
-
-    def apply(self, queryset: QuerySet[Initiative], today: datetime.date):
-        if self.framework is not None:
-            queryset = queryset.filter(framework=self.framework)
-        if self.team:
-            queryset = queryset.filter(team__slug=self.team)
-        if self.owner:
-            queryset = queryset.filter(owner__username=self.owner)
-        if self.status:
-            queryset = queryset.filter(status=self.status)
-        if self.query:
-            queryset = queryset.filter(Q(key__icontains=self.query) | Q(name__icontains=self.query))
-        if self.overdue:
-            queryset = queryset.overdue(today)
-        if self.stalled:
-            queryset = queryset.stalled(today)
-        return queryset
-
-    @property
-    def is_narrowed(self) -> bool:
-        """True when anything beyond the default (framework, active) narrows the board."""
-        return bool(
-            self.team
-            or self.owner
-            or self.query
-            or self.overdue
-            or self.stalled
-            or self.status != Initiative.Status.ACTIVE
-        )
 
 
 def board_frameworks(user) -> list[Framework]:
@@ -77,16 +33,16 @@ def board_frameworks(user) -> list[Framework]:
 # --- The initiative page ----------------------------------------------------------------
 
 
-def initiative_for_page(user, key: str) -> Initiative | None:
-    """The initiative with everything the page shows alongside it, or None when not visible."""
-    return (
-        Initiative.objects.visible_to(user)
-        .select_related(
-            "team", "owner", "sponsor", "framework", "stage__framework", "business_case"
-        )
-        .prefetch_related("tags", "memberships__user")
-        .filter(key=key)
-        .first()
+def initiatives_for_page() -> QuerySet[Initiative]:
+    """Initiatives with everything the initiative page shows alongside them.
+
+    Who may see one is the policy's answer: fetch through `initiatives.policy.get_for_user`.
+    The memberships are prefetched, so the policy reads them from here.
+    """
+    return Initiative.objects.select_related(
+        "team", "owner", "sponsor", "framework", "stage__framework", "business_case"
+    ).prefetch_related(
+        "tags", Prefetch("memberships", queryset=Membership.objects.select_related("user"))
     )
 
 

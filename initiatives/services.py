@@ -11,11 +11,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.types import Actor
 from initiatives.activity import _jsonable, activity_entry, activity_log, activity_log_many
 from initiatives.exceptions import StaleEdit
 from initiatives.models import (
@@ -57,11 +59,13 @@ def initiative_keys_reserve(*, keys: list[str]) -> None:
         KeyCounter.objects.filter(prefix=prefix, last_value__lt=number).update(last_value=number)
 
 
-def initiative_people_validate(*, owner, sponsor) -> None:
+def initiative_people_validate(
+    *, owner: AbstractBaseUser | None, sponsor: AbstractBaseUser | None
+) -> None:
     """The owner is a product manager (or admin); the sponsor is an executive other than the owner.
 
     The sponsor is the default gatekeeper, so an owner who could name themselves
-    sponsor would approve their own gates.
+    sponsor would approve their own gates. Raises ValidationError naming the field.
     """
     errors = {}
     if owner is not None and not may_own_initiatives(owner):
@@ -87,12 +91,13 @@ def initiatives_touch(initiative_ids) -> None:
 
 @transaction.atomic
 def business_case_update(
-    *, initiative: Initiative, actor, expected_revision: int | None = None, **fields: Any
+    *, initiative: Initiative, actor: Actor, expected_revision: int | None = None, **fields: Any
 ) -> BusinessCase:
     """Change the business case and keep a revision of what changed.
 
-    `expected_revision` is the revision number the editor saw; if somebody saved
-    a newer one meanwhile, StaleEdit is raised instead of overwriting it.
+    Returns the business case as saved. `expected_revision` is the revision number the
+    editor saw; if somebody saved a newer one meanwhile, StaleEdit is raised instead of
+    overwriting it. Raises ValidationError for unknown fields or values out of range.
     """
     unknown = set(fields) - set(BusinessCase.TRACKED_FIELDS)
     if unknown:
@@ -115,7 +120,7 @@ def business_case_update(
     if not changes:
         return case
     case.full_clean(exclude=["initiative"])
-    case.save()
+    case.save(update_fields=[*changes, "updated_at"])
     number = case.revision_number + 1
     BusinessCaseRevision.objects.create(
         business_case=case,
@@ -136,11 +141,19 @@ def business_case_update(
     return case
 
 
-@transaction.atomic
 def membership_add(
-    *, initiative: Initiative, actor, user, stage_role: str, allocation_percent: int = 100
+    *,
+    initiative: Initiative,
+    actor: Actor,
+    user: AbstractBaseUser,
+    stage_role: str,
+    allocation_percent: int = 100,
 ) -> Membership:
-    """Put a person on the initiative's team in a stage role."""
+    """Put a person on the initiative's team in a stage role.
+
+    Returns the saved membership. Raises ValidationError for an unknown role, an allocation
+    outside 1-100 % or a role the person already holds there.
+    """
     membership = Membership(
         initiative=initiative,
         user=user,
@@ -153,7 +166,7 @@ def membership_add(
 
 @transaction.atomic
 def memberships_add(
-    *, rows: list[Membership], actor, at: datetime.datetime | None = None
+    *, rows: list[Membership], actor: Actor, at: datetime.datetime | None = None
 ) -> list[Membership]:
     """Put people on initiatives' teams, in a constant number of queries.
 
@@ -198,7 +211,7 @@ def memberships_add(
 
 
 @transaction.atomic
-def membership_remove(*, membership: Membership, actor) -> None:
+def membership_remove(*, membership: Membership, actor: Actor) -> None:
     """Take a person off the initiative's team."""
     initiative = membership.initiative
     activity_log(

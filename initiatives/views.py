@@ -3,11 +3,15 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.htmx import apply_service_errors, template_for
+from core.htmx import (
+    apply_service_errors,
+    is_partial_request,
+    render_page_or_partial,
+    vary_on_htmx,
+)
 from core.web import positive_int
 from gates import selectors as gate_selectors
 from gates.services import (
@@ -19,6 +23,7 @@ from gates.services import (
 )
 from initiatives import selectors
 from initiatives.exceptions import InvalidState, StaleEdit
+from initiatives.filters import InitiativeFilters
 from initiatives.forms import (
     ALL_STATUSES,
     BoardFilterForm,
@@ -30,21 +35,17 @@ from initiatives.forms import (
 )
 from initiatives.models import Framework, Initiative, Membership, Target
 from initiatives.pages import describe_all, initiative_page_context
-from initiatives.policy import Action, can
+from initiatives.policy import Action, can, get_for_user
 from initiatives.services import business_case_update, membership_add, membership_remove
 from teams.models import Team
 
 # --- Access -----------------------------------------------------------------------------
 
 
-def get_initiative_for_user(user, key: str, action: Action | None = None) -> Initiative:
-    """The initiative for a page: 404 for those who cannot see it, 403 for readers who act."""
-    initiative = selectors.initiative_for_page(user, key)
-    if initiative is None:
-        raise Http404("No such initiative.")
-    if action is not None and not can(user, action, initiative):
-        raise PermissionDenied
-    return initiative
+def _initiative(request, key: str, action: Action | None = None):
+    """(initiative, access) for a page: 404 for those who cannot see it, 403 for readers who
+    try `action`."""
+    return get_for_user(request.user, selectors.initiatives_for_page(), action=action, key=key)
 
 
 # --- The portfolio board ------------------------------------------------------------------
@@ -72,14 +73,15 @@ def _board_filters(request):
             frameworks[0] if len(frameworks) == 1 else Framework.default()
         )
     status = form.value("status", Initiative.Status.ACTIVE)
-    filters = selectors.BoardFilters(
+    filters = InitiativeFilters(
         framework=framework,
         team=form.value("team"),
         owner=form.value("owner"),
         status="" if status == ALL_STATUSES else status,
         query=form.value("q").strip(),
-        overdue=bool(form.value("overdue", False)),
-        stalled=bool(form.value("stalled", False)),
+        # The board's checkboxes narrow to the flagged ones, or leave the flag alone.
+        overdue=True if form.value("overdue", False) else None,
+        stalled=True if form.value("stalled", False) else None,
     )
     return form, frameworks, filters
 
@@ -94,14 +96,13 @@ def board(request):
     stages = list(filters.framework.stages.order_by("order")) if filters.framework else []
     shown_stage = next((stage for stage in stages if stage.key == request.GET.get("show")), None)
     template = "initiatives/board.html"
-    htmx = request.htmx
-    if shown_stage is not None and htmx and not htmx.history_restore_request:
+    if shown_stage is not None and is_partial_request(request):
         # "Show more" appends one page of one column.
         cards, has_more = gate_selectors.column_page(
             user=request.user, filters=filters, stage=shown_stage, page=page, page_size=page_size
         )
         context = {"stage": shown_stage, "cards": cards, "has_more": has_more, "page": page}
-        return render(request, f"{template}#column-page", context)
+        return vary_on_htmx(render(request, f"{template}#column-page", context))
     columns = gate_selectors.board_columns(
         user=request.user,
         filters=filters,
@@ -120,7 +121,7 @@ def board(request):
         "can_create": can(request.user, Action.CREATE),
         "can_import": can(request.user, Action.IMPORT_PORTFOLIO),
     }
-    return render(request, template_for(request, template, "board"), context)
+    return render_page_or_partial(request, template, "board", context)
 
 
 # --- The initiative page ------------------------------------------------------------------
@@ -129,8 +130,8 @@ def board(request):
 @login_required
 @require_GET
 def initiative_detail(request, key):
-    initiative = get_initiative_for_user(request.user, key)
-    context = initiative_page_context(request, initiative)
+    initiative, access = _initiative(request, key)
+    context = initiative_page_context(request, initiative, access)
     return render(request, "initiatives/detail.html", context)
 
 
@@ -138,7 +139,7 @@ def initiative_detail(request, key):
 @require_GET
 def initiative_activity(request, key):
     """Older entries of the activity timeline; HTMX appends them below the newer ones."""
-    initiative = get_initiative_for_user(request.user, key)
+    initiative, _ = _initiative(request, key)
     page = positive_int(request.GET.get("page"))
     activities, has_older = selectors.activity_page(initiative, page)
     describe_all(activities)
@@ -149,7 +150,7 @@ def initiative_activity(request, key):
         "activity_page": page,
     }
     template = "initiatives/activity.html"
-    return render(request, template_for(request, template, "activity-page"), context)
+    return render_page_or_partial(request, template, "activity-page", context)
 
 
 # --- Creating and editing -------------------------------------------------------------------
@@ -202,7 +203,7 @@ def initiative_create(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def initiative_edit(request, key):
-    initiative = get_initiative_for_user(request.user, key, Action.EDIT)
+    initiative, _ = _initiative(request, key, Action.EDIT)
     version = initiative.version
     form = InitiativeForm(request.POST or None, instance=initiative)
     if request.method == "POST" and form.is_valid():
@@ -233,7 +234,7 @@ def initiative_edit(request, key):
 @login_required
 @require_http_methods(["GET", "POST"])
 def business_case_edit(request, key):
-    initiative = get_initiative_for_user(request.user, key, Action.EDIT)
+    initiative, _ = _initiative(request, key, Action.EDIT)
     case = getattr(initiative, "business_case", None)
     form = BusinessCaseForm(request.POST or None, instance=case)
     if request.method == "POST" and form.is_valid():
@@ -271,7 +272,7 @@ def business_case_edit(request, key):
 @login_required
 @require_http_methods(["GET", "POST"])
 def target_add(request, key):
-    initiative = get_initiative_for_user(request.user, key, Action.EDIT)
+    initiative, _ = _initiative(request, key, Action.EDIT)
     form = TargetForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -304,9 +305,9 @@ def target_add(request, key):
 @login_required
 @require_http_methods(["GET", "POST"])
 def measurement_add(request, key, target_id):
-    initiative = get_initiative_for_user(request.user, key)
+    initiative, access = _initiative(request, key)
     target = get_object_or_404(Target, pk=target_id, initiative=initiative)
-    if not can(request.user, Action.RECORD_MEASUREMENT, initiative):
+    if not access.can_record_measurement:
         raise PermissionDenied
     form = MeasurementForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -339,7 +340,7 @@ def measurement_add(request, key, target_id):
 @require_http_methods(["GET", "POST"])
 def membership_add_view(request, key):
     """Put a person on the initiative's team in a stage role."""
-    initiative = get_initiative_for_user(request.user, key, Action.EDIT)
+    initiative, _ = _initiative(request, key, Action.EDIT)
     form = MembershipForm(request.POST or None, initiative=initiative)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -370,7 +371,7 @@ def membership_add_view(request, key):
 @require_POST
 def membership_remove_view(request, key, membership_id):
     """Take a person off the initiative's team."""
-    initiative = get_initiative_for_user(request.user, key, Action.EDIT)
+    initiative, _ = _initiative(request, key, Action.EDIT)
     membership = get_object_or_404(Membership, pk=membership_id, initiative=initiative)
     membership_remove(membership=membership, actor=request.user)
     messages.success(request, f"{membership.user} left the team of {initiative.key}.")
@@ -381,7 +382,7 @@ def membership_remove_view(request, key, membership_id):
 @require_POST
 def initiative_resume_view(request, key):
     """Take an initiative off hold; its gate reopens with a new due date."""
-    initiative = get_initiative_for_user(request.user, key, Action.EDIT)
+    initiative, _ = _initiative(request, key, Action.EDIT)
     try:
         initiative_resume(initiative=initiative, actor=request.user)
     except InvalidState as error:

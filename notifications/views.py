@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from core.htmx import is_partial_request, render_page_or_partial, vary_on_htmx
 from notifications.models import Notification, NotificationPreference
 from notifications.services import (
     notification_mark_read,
@@ -19,10 +20,6 @@ from notifications.services import (
 
 PAGE_SIZE = 25
 TEMPLATE = "notifications/inbox.html"
-
-
-def _is_fragment_request(request) -> bool:
-    return bool(request.htmx) and not request.htmx.boosted
 
 
 def _back(request):
@@ -52,8 +49,7 @@ def _preference(user) -> NotificationPreference:
 @login_required
 @require_GET
 def inbox(request):
-    template = f"{TEMPLATE}#inbox-list" if _is_fragment_request(request) else TEMPLATE
-    return render(request, template, _inbox_context(request))
+    return render_page_or_partial(request, TEMPLATE, "inbox-list", _inbox_context(request))
 
 
 @require_GET
@@ -77,24 +73,24 @@ def bell(request):
 def notification_read(request, pk: int):
     notification = get_object_or_404(Notification, pk=pk, recipient=request.user)
     notification_mark_read(notification=notification)
-    if _is_fragment_request(request):
+    if is_partial_request(request):
         context = {
             "notification": notification,
             "unread_count": Notification.objects.filter(recipient=request.user).unread().count(),
             "item_bell_oob": True,
         }
-        return render(request, f"{TEMPLATE}#inbox-item", context)
-    return _back(request)
+        return vary_on_htmx(render(request, f"{TEMPLATE}#inbox-item", context))
+    return vary_on_htmx(_back(request))
 
 
 @login_required
 @require_POST
 def notifications_read_all(request):
     notifications_mark_all_read(user=request.user)
-    if _is_fragment_request(request):
+    if is_partial_request(request):
         context = {**_inbox_context(request), "bell_oob": True}
-        return render(request, f"{TEMPLATE}#inbox-list", context)
-    return _back(request)
+        return vary_on_htmx(render(request, f"{TEMPLATE}#inbox-list", context))
+    return vary_on_htmx(_back(request))
 
 
 @login_required
@@ -105,7 +101,7 @@ def preferences_update(request):
         email_digest=request.POST.get("email_digest") == "on",
         email_reminders=request.POST.get("email_reminders") == "on",
     )
-    if _is_fragment_request(request):
+    if is_partial_request(request):
         context = {"preference": preference, "saved": True}
-        return render(request, f"{TEMPLATE}#preferences", context)
-    return _back(request)
+        return vary_on_htmx(render(request, f"{TEMPLATE}#preferences", context))
+    return vary_on_htmx(_back(request))

@@ -565,7 +565,7 @@ def timeline(
         .values_list("initiative_id", "due_on", "state", "decision", "decided_at")
     ):
         if due_on is not None:
-            pending = state != Gate.State.DECIDED
+            pending = state in Gate.PENDING_STATES
             ticks.setdefault(initiative_id, []).append((due_on, pending))
         if decision == "stop" and decided_at is not None:
             ended[initiative_id] = timezone.localtime(decided_at).date()

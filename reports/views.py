@@ -11,6 +11,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from core.htmx import is_partial_request, render_page_or_partial, vary_on_htmx
+from core.web import positive_int
 from reports import charts, selectors
 from reports.forms import DashboardFilterForm
 
@@ -19,18 +21,6 @@ def _filters(request):
     frameworks, teams = selectors.filter_choices(request.user)
     form = DashboardFilterForm(request.GET, frameworks=frameworks, teams=teams)
     return form, form.filters()
-
-
-def _page_number(value) -> int:
-    try:
-        return min(max(int(value), 1), 10_000)
-    except (TypeError, ValueError):
-        return 1
-
-
-def _is_fragment(request) -> bool:
-    htmx = request.htmx
-    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
 def _charts(board: selectors.Dashboard) -> dict:
@@ -83,8 +73,8 @@ def dashboard(request):
     if filters is None:
         return render(request, template, context)
     context["filters_query"] = urlencode(filters.as_query())
-    page = _page_number(request.GET.get("page"))
-    if _is_fragment(request) and request.htmx.target == "timeline":
+    page = positive_int(request.GET.get("page"), maximum=10_000)
+    if is_partial_request(request) and request.htmx.target == "timeline":
         timeline = selectors.timeline_only(request.user, filters, page=page)
         stage_names = [stage.name for stage in filters.framework.stages.order_by("order")]
         context.update(
@@ -92,7 +82,7 @@ def dashboard(request):
             timeline_chart=charts.timeline(timeline, stage_names),
             stage_legend=_stage_legend(filters.framework.stages.order_by("order")),
         )
-        return render(request, f"{template}#timeline", context)
+        return vary_on_htmx(render(request, f"{template}#timeline", context))
     board = selectors.dashboard(request.user, filters, timeline_page=page)
     context_charts = _charts(board)
     for figure in board.stages:
@@ -115,9 +105,7 @@ def dashboard(request):
         timeline_chart=context_charts["timeline"],
         stage_legend=_stage_legend(f.stage for f in board.stages),
     )
-    if _is_fragment(request):
-        return render(request, f"{template}#dashboard", context)
-    return render(request, template, context)
+    return render_page_or_partial(request, template, "dashboard", context)
 
 
 def _stage_legend(stages) -> list[tuple]:

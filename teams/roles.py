@@ -35,7 +35,7 @@ class StageRole(models.TextChoices):
 
 
 def portfolio_roles(user) -> set[str]:
-    """The portfolio roles of a user, read once per user object (see `_load_roles`)."""
+    """The portfolio roles of a user, read once per user object (see `read_roles`)."""
     if not user.is_authenticated:
         return set()
     return _load_roles(user)[0]
@@ -49,36 +49,49 @@ def team_roles(user) -> dict[int, str]:
 
 
 def forget_roles(user) -> None:
-    """Drop what `_load_roles` kept, so the next question reads the roles again."""
+    """Drop what `read_roles` kept, so the next question reads the roles again."""
     # `del`, not a __dict__ lookup: request.user is a lazy object that forwards attributes.
     with contextlib.suppress(AttributeError):
         del user._tollgate_roles
 
 
-def _load_roles(user) -> tuple[set[str], dict[int, str]]:
-    """Portfolio and team roles in one query, kept on the user object for the request.
+def roles_are_read(user) -> bool:
+    """Were the user's roles read already (so asking about them costs no query)?"""
+    return getattr(user, "_tollgate_roles", None) is not None
 
-    The query joins the user's groups and team memberships; both lists are short,
-    so their product is a handful of rows.
+
+def read_roles(user, **also) -> dict:
+    """Read the user's portfolio and team roles in one query and keep them for the request.
+
+    `also` are expressions about the user row (an Exists, say) that the caller wants from
+    the same query; their values come back in a dict. The query joins the user's groups
+    and team memberships; both lists are short, so their product is a handful of rows.
     """
-    cached = getattr(user, "_tollgate_roles", None)
-    if cached is None:
-        groups: set[str] = set()
-        teams: dict[int, str] = {}
-        rows = (
-            get_user_model()
-            .objects.filter(pk=user.pk)
-            .values_list("groups__name", "team_memberships__team_id", "team_memberships__role")
-        )
-        for group, team_id, role in rows:
-            if group is not None:
-                groups.add(group)
-            if team_id is not None:
-                teams[team_id] = role
-        if user.is_superuser:
-            groups.add(PortfolioRole.ADMIN)
-        cached = user._tollgate_roles = (groups, teams)
-    return cached
+    groups: set[str] = set()
+    teams: dict[int, str] = {}
+    extra: dict = {}
+    rows = (
+        get_user_model()
+        .objects.filter(pk=user.pk)
+        .annotate(**also)
+        .values_list("groups__name", "team_memberships__team_id", "team_memberships__role", *also)
+    )
+    for group, team_id, role, *values in rows:
+        if group is not None:
+            groups.add(group)
+        if team_id is not None:
+            teams[team_id] = role
+        extra = dict(zip(also, values, strict=True))
+    if user.is_superuser:
+        groups.add(PortfolioRole.ADMIN)
+    user._tollgate_roles = (groups, teams)
+    return extra
+
+
+def _load_roles(user) -> tuple[set[str], dict[int, str]]:
+    if not roles_are_read(user):
+        read_roles(user)
+    return user._tollgate_roles
 
 
 def has_role(user, roles) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import AbstractBaseUser, Group
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -71,7 +71,7 @@ def _send_invitation(user_id: int, inviter_name: str) -> None:
 @transaction.atomic
 def user_invite(
     *,
-    actor,
+    actor: AbstractBaseUser,
     username: str,
     email: str,
     first_name: str = "",
@@ -98,7 +98,7 @@ def user_invite(
     return user
 
 
-def invitation_send(*, user, actor) -> None:
+def invitation_send(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> None:
     """Email the user a set-password link once the surrounding transaction commits."""
     if not user.email:
         raise ValidationError({"email": f"{user.get_username()} has no email address."})

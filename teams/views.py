@@ -6,6 +6,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.htmx import is_partial_request, render_page_or_partial, vary_on_htmx
 from initiatives.selectors import (
     FULL_ALLOCATION,
     people_allocations,
@@ -20,14 +21,6 @@ from teams.roles import forget_roles
 from teams.selectors import team_members, with_member_counts
 
 PEOPLE_PAGE_SIZE = 25
-
-
-def _partial(request, template: str, name: str) -> str:
-    """The named partial for an HTMX request (not boosted, not a history restore)."""
-    htmx = request.htmx
-    if htmx and not htmx.boosted and not htmx.history_restore_request:
-        return f"{template}#{name}"
-    return template
 
 
 def get_team_for_user(user, slug: str, manage: bool = False) -> Team:
@@ -56,17 +49,21 @@ def _members_response(request, team: Team, add_form=None, status: int = 200):
     # The user's roles are read once per request; a lead who just stepped down must
     # get the fragment without the controls.
     forget_roles(request.user)
-    if request.htmx:
+    if is_partial_request(request):
         # htmx swaps only 2xx answers, so the fragment with its errors comes back as a 200.
-        return render(
-            request, "teams/detail.html#members", _detail_context(request, team, add_form)
+        return render_page_or_partial(
+            request, "teams/detail.html", "members", _detail_context(request, team, add_form)
         )
     if add_form is not None:
         # A form with errors, without JavaScript: show the whole page again.
-        return render(
-            request, "teams/detail.html", _detail_context(request, team, add_form), status=status
+        return render_page_or_partial(
+            request,
+            "teams/detail.html",
+            "members",
+            _detail_context(request, team, add_form),
+            status=status,
         )
-    return redirect("teams:detail", slug=team.slug)
+    return vary_on_htmx(redirect("teams:detail", slug=team.slug))
 
 
 @login_required
@@ -80,8 +77,8 @@ def team_list(request):
 @require_GET
 def team_detail(request, slug: str):
     team = get_team_for_user(request.user, slug)
-    return render(
-        request, _partial(request, "teams/detail.html", "members"), _detail_context(request, team)
+    return render_page_or_partial(
+        request, "teams/detail.html", "members", _detail_context(request, team)
     )
 
 
@@ -135,9 +132,10 @@ def people(request):
     over_only = filters.is_valid() and filters.cleaned_data["over"]
     queryset = people_allocations(request.user, over_only=over_only)
     page = Paginator(queryset, PEOPLE_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(
+    return render_page_or_partial(
         request,
-        _partial(request, "teams/people.html", "people-table"),
+        "teams/people.html",
+        "people-table",
         {
             "page": page,
             "filters": filters,

@@ -9,9 +9,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
 
+from core.types import Actor
 from gates.models import ChecklistItem, Gate
 from gates.services.moments import event_time
-from initiatives.activity import activity_entry, activity_log_many
+from initiatives.activity import activity_log_many, field_changes_apply
 from initiatives.exceptions import InvalidState, StaleEdit
 from initiatives.services import initiative_touch
 
@@ -23,18 +24,17 @@ class ChecklistChange:
     """One item's new state, evidence and note; None leaves a field as it is."""
 
     item: ChecklistItem
-    actor: object
+    actor: Actor
     state: str | None = None
     na_reason: str | None = None
     evidence_url: str | None = None
     note: str | None = None
 
 
-@transaction.atomic
 def checklist_item_update(
     *,
     item: ChecklistItem,
-    actor,
+    actor: Actor,
     state: str | None = None,
     na_reason: str | None = None,
     evidence_url: str | None = None,
@@ -44,8 +44,10 @@ def checklist_item_update(
 ) -> ChecklistItem:
     """Tick, untick or mark an item not applicable, and edit its evidence and note.
 
-    `expected_version` is the version the editor saw; if the item changed
-    since, StaleEdit carries the current item instead of overwriting it.
+    Returns the item as saved (unchanged when nothing differs). `expected_version` is the
+    version the editor saw; if the item changed since, StaleEdit carries the current item
+    instead of overwriting it. Raises InvalidState once the gate is decided, and
+    ValidationError for an unknown state, a bad evidence link or a missing reason.
     `at` is when it happened, for imported history (see event_time).
     """
     change = ChecklistChange(item, actor, state, na_reason, evidence_url, note)
@@ -62,7 +64,11 @@ def checklist_items_update(
     at: datetime.datetime | None = None,
     expected_version: int | None = None,
 ) -> list[ChecklistItem]:
-    """Several items of one gate changed at one moment, in a constant number of queries."""
+    """Several items of one gate changed at one moment, in a constant number of queries.
+
+    Returns the items as saved. `expected_version` applies to the first item (the single
+    edit of checklist_item_update).
+    """
     # The gate first, then the items: the same order as gate_vote, so an edit cannot
     # slip in after a decision has frozen the checklist.
     gate = Gate.objects.select_for_update().select_related("initiative").get(pk=gate.pk)
@@ -90,23 +96,14 @@ def checklist_items_update(
     for change in changes:
         locked = locked_items[change.item.pk]
         new = _item_changes(locked, change)
-        item_entries = []
-        for name, value in new.items():
-            before = getattr(locked, name)
-            if before != value:
-                setattr(locked, name, value)
-                item_entries.append(
-                    activity_entry(
-                        actor=change.actor,
-                        initiative=gate.initiative,
-                        verb="item.changed",
-                        obj=locked,
-                        field=name,
-                        before=before,
-                        after=value,
-                        at=moment,
-                    )
-                )
+        item_entries = field_changes_apply(
+            locked,
+            new,
+            actor=change.actor,
+            initiative=gate.initiative,
+            verb="item.changed",
+            at=moment,
+        )
         if item_entries:
             locked.version += 1
             locked.updated_by = change.actor

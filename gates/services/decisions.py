@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import datetime
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.events import Event, publish_on_commit
+from core.types import Actor
 from gates.models import (
+    ADVANCING,
     ChecklistItem,
     Decision,
     Gate,
@@ -31,8 +34,12 @@ from initiatives.services import initiative_touch
 
 
 @transaction.atomic
-def gatekeeper_add(*, gate: Gate, user, actor) -> Gatekeeper:
-    """Add a decision maker to a gate (portfolio admins do this for executives)."""
+def gatekeeper_add(*, gate: Gate, user: AbstractBaseUser, actor: Actor) -> Gatekeeper:
+    """Add a decision maker to a gate (portfolio admins do this for executives).
+
+    Returns the gatekeeper (the existing one when already added). Raises InvalidState once
+    the gate is decided.
+    """
     gate = Gate.objects.select_for_update().select_related("initiative").get(pk=gate.pk)
     if not gate.is_pending:
         raise InvalidState("This gate has been decided; its gatekeepers are fixed.")
@@ -49,8 +56,12 @@ def gatekeeper_add(*, gate: Gate, user, actor) -> Gatekeeper:
 
 
 @transaction.atomic
-def gate_rule_set(*, gate: Gate, rule: str, actor) -> Gate:
-    """Choose whether any one gatekeeper or all of them decide."""
+def gate_rule_set(*, gate: Gate, rule: str, actor: Actor) -> Gate:
+    """Choose whether any one gatekeeper or all of them decide.
+
+    Returns the gate as saved. Raises ValidationError for an unknown rule, InvalidState once
+    the gate is decided.
+    """
     if rule not in Gate.Rule.values:
         raise ValidationError({"rule": f"Choose one of: {', '.join(Gate.Rule.values)}."})
     gate = Gate.objects.select_for_update().select_related("initiative").get(pk=gate.pk)
@@ -73,8 +84,13 @@ def gate_rule_set(*, gate: Gate, rule: str, actor) -> Gate:
 
 
 @transaction.atomic
-def gate_request_review(*, gate: Gate, actor, at: datetime.datetime | None = None) -> Gate:
-    """The owner's side asks the gatekeepers to decide (`at`: when, for imported history)."""
+def gate_request_review(*, gate: Gate, actor: Actor, at: datetime.datetime | None = None) -> Gate:
+    """The owner's side asks the gatekeepers to decide.
+
+    Returns the gate, now in review. Raises AlreadyDecided for a decided gate, InvalidState
+    when a review is already asked for, the initiative is not active or nobody keeps the gate.
+    `at` is when it was asked, for imported history (see event_time).
+    """
     gate = Gate.objects.select_for_update().select_related("initiative").get(pk=gate.pk)
     if gate.state == Gate.State.IN_REVIEW:
         raise InvalidState("A review has already been requested for this gate.")
@@ -117,8 +133,8 @@ _SEVERITY = [Decision.STOP, Decision.HOLD, Decision.RECYCLE]
 
 
 def combine_votes(decisions: list[str]) -> str:
-    """The decision of a unanimous-rule gate from its votes."""
-    against = [d for d in decisions if d not in (Decision.GO, Decision.CONDITIONAL_GO)]
+    """The decision of an "all" rule gate from its votes (every gatekeeper has voted)."""
+    against = [d for d in decisions if d not in ADVANCING]
     if against:
         return next(d for d in _SEVERITY if d in against)
     if Decision.CONDITIONAL_GO in decisions:
@@ -130,7 +146,7 @@ def combine_votes(decisions: list[str]) -> str:
 def gate_vote(
     *,
     gate: Gate,
-    actor,
+    actor: AbstractBaseUser,
     decision: str,
     rationale: str,
     override_justification: str = "",
@@ -138,9 +154,12 @@ def gate_vote(
 ) -> Gate:
     """Record a gatekeeper's vote; when the gate's rule is met, take the decision.
 
-    The gate row is locked, so two concurrent deciders are serialised: the
-    second finds the gate decided and gets AlreadyDecided. `at` is when the
-    vote was cast, for imported history (see event_time).
+    Returns the gate (decided, or still in review while votes are missing). The gate row is
+    locked, so two concurrent deciders are serialised: the second finds the gate decided and
+    gets AlreadyDecided. Raises InvalidState outside a review, for someone who does not keep
+    the gate or has voted this round, and ValidationError for an unknown decision, a missing
+    rationale, a go over open required items without a justification, or an advance past
+    the last stage. `at` is when the vote was cast, for imported history (see event_time).
     """
     gate = Gate.objects.select_for_update().select_related("initiative", "stage").get(pk=gate.pk)
     if gate.state == Gate.State.DECIDED:
@@ -170,7 +189,7 @@ def gate_vote(
             "override with a written justification, or decide conditional go."
         )
     following = gate.stage.next_stage()
-    if decision in (Decision.GO, Decision.CONDITIONAL_GO) and following is None:
+    if decision in ADVANCING and following is None:
         errors["decision"] = "This is the last stage; there is nothing to advance to."
     if (
         decision == Decision.CONDITIONAL_GO
@@ -241,7 +260,8 @@ def gate_vote(
 def decision_snapshot(
     gate: Gate, items: list[ChecklistItem], at: datetime.datetime | None = None
 ) -> dict:
-    """What the deciders saw: every checklist item and the latest value of every target."""
+    """What the deciders saw, as JSON: every checklist item and the latest value of every
+    target, with the readiness they added up to."""
     targets = gate.initiative.targets.order_by("metric_key")
     cleared, required = readiness_of(items)
     return {
@@ -282,7 +302,7 @@ def _gate_decide(
     *,
     gate: Gate,
     decision: str,
-    actor,
+    actor: AbstractBaseUser,
     rationale: str,
     override_justification: str,
     items: list[ChecklistItem],
@@ -329,13 +349,25 @@ def _gate_decide(
         gate.state = Gate.State.DECIDED
         gate.decision = decision
         initiative.gate_due_on = None
-    gate.save()
+    gate.save(
+        update_fields=[
+            "decided_by",
+            "decided_at",
+            "rationale",
+            "override_justification",
+            "snapshot",
+            "version",
+            "state",
+            "decision",
+            "due_on",
+        ]
+    )
 
     if decision == Decision.HOLD:
         initiative.status = Initiative.Status.ON_HOLD
     elif decision == Decision.STOP:
         initiative.status = Initiative.Status.STOPPED
-    initiative.save()
+    initiative.save(update_fields=["version", "gate_due_on", "status", "updated_at"])
 
     activity_log(
         actor=actor,
@@ -359,7 +391,7 @@ def _gate_decide(
     }
     if announce:
         publish_on_commit(Event.GATE_DECIDED, payload)
-    if decision in (Decision.GO, Decision.CONDITIONAL_GO):
+    if decision in ADVANCING:
         _advance(
             initiative=initiative,
             gate=gate,
@@ -372,7 +404,17 @@ def _gate_decide(
         )
 
 
-def _advance(*, initiative, gate, following, actor, decision, conditions, at, announce) -> None:
+def _advance(
+    *,
+    initiative: Initiative,
+    gate: Gate,
+    following: Stage,
+    actor: Actor,
+    decision: str,
+    conditions: list[ChecklistItem],
+    at: datetime.datetime,
+    announce: bool,
+) -> None:
     today = timezone.localdate(at)
     previous = initiative.stage
     initiative.stage = following

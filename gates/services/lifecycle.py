@@ -19,10 +19,16 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from core.types import Actor
 from gates.models import ChecklistItem, Decision, Gate, Gatekeeper, StageTransition
 from gates.services.moments import FUTURE_TOLERANCE, event_time
 from gates.services.production_bar import items_follow_targets, target_build
-from initiatives.activity import activity_entry, activity_log, activity_log_many
+from initiatives.activity import (
+    activity_entry,
+    activity_log,
+    activity_log_many,
+    field_changes_apply,
+)
 from initiatives.exceptions import InvalidState, StaleEdit
 from initiatives.models import (
     BusinessCase,
@@ -40,6 +46,7 @@ from initiatives.services import (
     initiative_keys_reserve,
     initiative_people_validate,
 )
+from teams.models import Team
 
 
 @dataclass
@@ -47,9 +54,9 @@ class InitiativeStart:
     """One initiative to start. Imports give its key, stage and start time; others don't."""
 
     name: str
-    team: object
-    owner: object
-    sponsor: object
+    team: Team
+    owner: AbstractBaseUser
+    sponsor: AbstractBaseUser
     framework: Framework | None = None
     # The stage it enters Tollgate in (default: the framework's first).
     stage: Stage | None = None
@@ -66,14 +73,13 @@ class InitiativeStart:
     targets: list[dict] = field(default_factory=list)
 
 
-@transaction.atomic
 def initiative_start(
     *,
-    actor,
+    actor: Actor,
     name: str,
-    team,
-    owner,
-    sponsor,
+    team: Team,
+    owner: AbstractBaseUser,
+    sponsor: AbstractBaseUser,
     framework: Framework | None = None,
     summary: str = "",
     problem: str = "",
@@ -81,7 +87,11 @@ def initiative_start(
     entered_on: datetime.date | None = None,
     business_case: dict | None = None,
 ) -> Initiative:
-    """Create an initiative in the first stage of its framework and open that stage's gate."""
+    """Create an initiative in the first stage of its framework and open that stage's gate.
+
+    Returns the saved initiative. Raises ValidationError when the owner or sponsor may not
+    hold the role, a field is invalid, or the framework has no stages.
+    """
     row = InitiativeStart(
         name=name,
         team=team,
@@ -98,7 +108,7 @@ def initiative_start(
 
 
 @transaction.atomic
-def initiatives_start(*, rows: list[InitiativeStart], actor) -> list[Initiative]:
+def initiatives_start(*, rows: list[InitiativeStart], actor: Actor) -> list[Initiative]:
     """Create initiatives, each in its stage with its business case, tags, targets and open gate.
 
     Rows are written together, so starting a hundred initiatives costs the same
@@ -281,7 +291,7 @@ def gate_open(
     *,
     initiative: Initiative,
     stage: Stage,
-    actor,
+    actor: Actor,
     opened_on: datetime.date | None = None,
     at: datetime.datetime | None = None,
     conditions: Iterable[ChecklistItem] = (),
@@ -388,7 +398,7 @@ def _gates_open(
 def initiative_update(
     *,
     initiative: Initiative,
-    actor: AbstractBaseUser,
+    actor: Actor,
     expected_version: int | None = None,
     **fields: Any,
 ) -> Initiative:
@@ -411,27 +421,16 @@ def initiative_update(
             owner=fields.get("owner", locked.owner), sponsor=fields.get("sponsor", locked.sponsor)
         )
     previous_sponsor_id = locked.sponsor_id
-    entries = []
-    for name, value in fields.items():
-        before = getattr(locked, name)
-        if before != value:
-            setattr(locked, name, value)
-            entries.append(
-                activity_entry(
-                    actor=actor,
-                    initiative=locked,
-                    verb="initiative.changed",
-                    field=name,
-                    before=before,
-                    after=value,
-                )
-            )
+    entries = field_changes_apply(
+        locked, fields, actor=actor, initiative=locked, verb="initiative.changed"
+    )
     if tags is not None:
         _set_tags(locked, tags)
     if entries or tags is not None:
         locked.full_clean(exclude=["tags"])
         locked.version += 1
-        locked.save()
+        changed = [entry.field for entry in entries]
+        locked.save(update_fields=[*changed, "version", "updated_at"])
         activity_log_many(entries)
     if locked.sponsor_id != previous_sponsor_id:
         _gatekeeper_follow_sponsor(locked, previous_sponsor_id)
@@ -453,11 +452,12 @@ def _set_tags(initiative: Initiative, names) -> None:
 
 @transaction.atomic
 def initiative_resume(
-    *, initiative: Initiative, actor, at: datetime.datetime | None = None
+    *, initiative: Initiative, actor: Actor, at: datetime.datetime | None = None
 ) -> Initiative:
     """Take an initiative off hold: its gate reopens with a new due date.
 
-    `at` is when, for imported history (see event_time).
+    Returns the initiative as saved. Raises InvalidState unless it is on hold. `at` is
+    when, for imported history (see event_time).
     """
     initiative = Initiative.objects.select_for_update().get(pk=initiative.pk)
     if initiative.status != Initiative.Status.ON_HOLD:
@@ -474,7 +474,7 @@ def initiative_resume(
         gate.save(update_fields=["state", "decision", "due_on", "version"])
         initiative.gate_due_on = gate.due_on
     initiative.version += 1
-    initiative.save()
+    initiative.save(update_fields=["status", "gate_due_on", "version", "updated_at"])
     activity_log(
         actor=actor,
         initiative=initiative,
@@ -489,7 +489,7 @@ def initiative_resume(
 
 @transaction.atomic
 def initiative_complete(
-    *, initiative: Initiative, actor, at: datetime.datetime | None = None, message: str = ""
+    *, initiative: Initiative, actor: Actor, at: datetime.datetime | None = None, message: str = ""
 ) -> Initiative:
     """Mark an active initiative completed: handed over to run as a service, nothing more due."""
     initiative = Initiative.objects.select_for_update().get(pk=initiative.pk)

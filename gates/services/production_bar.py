@@ -12,6 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.events import Event, publish_on_commit
+from core.types import Actor
 from gates.models import ChecklistItem, Gate, StageTransition
 from gates.services.moments import event_time
 from initiatives.activity import activity_entry, activity_log, activity_log_many
@@ -23,7 +24,7 @@ from initiatives.services import initiative_touch
 def target_create(
     *,
     initiative: Initiative,
-    actor,
+    actor: Actor,
     metric_key: str,
     threshold: float,
     comparator: str | None = None,
@@ -34,7 +35,9 @@ def target_create(
 ) -> Target:
     """Add a line to the production bar; checklist items that name its metric follow it.
 
-    `at` is when it was added, for imported history (see event_time).
+    Returns the saved target. Raises ValidationError for a bad threshold or comparator, or a
+    metric the initiative already targets. `at` is when it was added, for imported history
+    (see event_time).
     """
     moment = event_time(at, initiative)
     target = target_build(
@@ -99,11 +102,14 @@ def measurement_record(
     *,
     target: Target,
     value: float,
-    actor,
+    actor: Actor,
     measured_at: datetime.datetime | None = None,
     source: str = Measurement.Source.MANUAL,
 ) -> Measurement:
-    """Record one measurement of a target (and let linked checklist items follow it)."""
+    """Record one measurement of a target (and let linked checklist items follow it).
+
+    Returns the saved measurement; raises ValidationError as `measurements_record` does.
+    """
     return measurements_record(
         rows=[MeasurementInput(target=target, value=value, measured_at=measured_at)],
         actor=actor,
@@ -115,7 +121,7 @@ def measurement_record(
 def measurements_record(
     *,
     rows: list[MeasurementInput],
-    actor,
+    actor: Actor,
     source: str = Measurement.Source.INTEGRATION,
     history: bool = False,
 ) -> list[Measurement]:
@@ -123,6 +129,8 @@ def measurements_record(
 
     For each target the newest measurement becomes its latest value; a target
     that flips to met ticks its linked items, one that flips to missed reopens them.
+    Returns the saved measurements in the order of `rows`. Raises ValidationError, naming
+    each row, for a reading in the future or one that is not a finite number.
     With `history` (imports), what follows a reading is logged at the reading's
     time, not now, nothing is announced, and readings from before their
     initiative started are refused.
@@ -242,7 +250,11 @@ def _readings_after_start(rows: list[MeasurementInput]) -> None:
 
 
 def items_follow_targets(
-    targets: list[Target], *, actor, at: datetime.datetime | None = None, history: bool = False
+    targets: list[Target],
+    *,
+    actor: Actor,
+    at: datetime.datetime | None = None,
+    history: bool = False,
 ) -> None:
     """Met → linked open items done with the measurement as evidence; missed → reopened.
 

@@ -20,7 +20,7 @@ from apiauth.api import IdLookupMixin, query_params, require
 from apiauth.errors import PreconditionFailed
 from apiauth.etags import etag_for, expected_version
 from apiauth.idempotency import idempotent
-from gates.models import Decision, Gate
+from gates.models import Gate
 from gates.services import (
     MeasurementInput,
     initiative_start,
@@ -31,6 +31,7 @@ from gates.services import (
 from initiatives import services
 from initiatives.api import serializers as s
 from initiatives.exceptions import StaleEdit
+from initiatives.filters import InitiativeFilters
 from initiatives.models import (
     Activity,
     BusinessCase,
@@ -98,33 +99,11 @@ class InitiativeViewSet(
 
     def filter_queryset(self, queryset):
         if self.action == "list":
-            queryset = self._filter(
-                queryset, query_params(self.request, s.InitiativeFilterSerializer)
-            )
+            params = query_params(self.request, s.InitiativeFilterSerializer)
+            # Any status unless one is asked for (the board shows the active ones).
+            filters = InitiativeFilters(**{"status": "", **params})
+            queryset = filters.apply(queryset, timezone.localdate())
         return super().filter_queryset(queryset)
-
-    @staticmethod
-    def _filter(queryset, params: dict):
-        today = timezone.localdate()
-        if "framework" in params:
-            queryset = queryset.filter(framework__slug=params["framework"])
-        if "team" in params:
-            queryset = queryset.filter(team__slug=params["team"])
-        if "stage" in params:
-            queryset = queryset.filter(stage__key=params["stage"])
-        if "status" in params:
-            queryset = queryset.filter(status=params["status"])
-        if "owner" in params:
-            queryset = queryset.filter(owner__username=params["owner"])
-        if params.get("overdue") is not None:
-            overdue = Initiative.overdue_q(today)
-            queryset = queryset.filter(overdue) if params["overdue"] else queryset.exclude(overdue)
-        if params.get("stalled") is not None:
-            stalled = Initiative.stalled_q(today)
-            queryset = queryset.filter(stalled) if params["stalled"] else queryset.exclude(stalled)
-        if "updated_since" in params:
-            queryset = queryset.filter(updated_at__gte=params["updated_since"])
-        return queryset
 
     def retrieve(self, request, *args, **kwargs):
         initiative = self.get_object()
@@ -257,11 +236,10 @@ class InitiativeViewSet(
             .first()
         )
         decided = gate is not None and gate.state == Gate.State.DECIDED
-        cleared = decided and gate.decision in (Decision.GO, Decision.CONDITIONAL_GO)
         body = {
             "initiative": initiative.key,
             "stage": stage_key,
-            "cleared": bool(cleared),
+            "cleared": decided and gate.is_cleared,
             "decision": gate.decision if decided else None,
             "decided_by": gate.decided_by.get_username() if decided and gate.decided_by else None,
             "decided_at": gate.decided_at if decided else None,

@@ -71,6 +71,7 @@ def test_overdue_and_stalled_filters(viewer, initiative, other_initiative):
     assert keys(client.get(url(), {"stalled": "false"})) == [other_initiative.key]
 
 
+@pytest.mark.slow  # a hundred initiatives
 def test_ordering_and_page_size_cap(viewer, initiative, other_initiative):
     client = token_client(viewer)
     assert keys(client.get(url(), {"ordering": "-key"})) == [other_initiative.key, initiative.key]

@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.db.models import Count, Max, Min, OuterRef, Subquery, Sum
 from django.utils import timezone
 
+from demo.management.metric_profiles import PROFILES
 from gates.models import ChecklistItem, Decision, Gate, GateDecision, StageTransition, Vote
 from gates.services import initiative_start
 from initiatives.models import (
@@ -257,3 +258,8 @@ def test_demo_data_files_are_moved_so_their_day_is_today():
     assert all(
         datetime.datetime.fromisoformat(row["measured_at"]) <= timezone.now() for row in readings
     )
+
+
+def test_every_standard_metric_has_one_synthetic_profile_in_the_same_order():
+    # generate_portfolio samples metrics from this order with a seeded generator.
+    assert list(PROFILES) == list(Target.STANDARD_METRICS)

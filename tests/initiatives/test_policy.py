@@ -1,10 +1,13 @@
 """The permission table of initiatives.policy, and who sees which initiatives."""
 
 import pytest
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 
+from gates.models import ChecklistItem
 from gates.services import gatekeeper_add, target_create
 from initiatives.models import Initiative
-from initiatives.policy import Action, can
+from initiatives.policy import Action, access_for, can, get_for_user
 from teams.models import Team, TeamMembership
 from teams.roles import StageRole
 from tests.factories import (
@@ -203,3 +206,50 @@ def test_a_sponsor_who_is_not_an_executive_sees_what_they_sponsor(team, owner, o
     sponsored.refresh_from_db()
     assert list(Initiative.objects.visible_to(outsider)) == [sponsored]
     assert can(outsider, Action.VIEW, sponsored) is T
+
+
+# --- The access object and the fetch helper ---------------------------------------------------
+
+
+@pytest.mark.parametrize("persona", sorted(ALLOWED))
+def test_the_access_object_answers_as_the_table_says(request, initiative, persona):
+    user = request.getfixturevalue(persona)
+    access = access_for(user, initiative)
+    gate = initiative.gates.get()
+    # Portfolio-wide actions are not about one initiative: `can` answers them.
+    portfolio_wide = {A.CREATE, A.VIEW_PORTFOLIO, A.MANAGE_TEAM, A.IMPORT_PORTFOLIO}
+    for action in set(Action) - portfolio_wide:
+        assert access.allows(action, gate) is (action in ALLOWED[persona]), action
+
+
+@pytest.mark.parametrize("persona", ["member", "owner", "team_lead", "outsider", "viewer"])
+def test_access_is_decided_from_one_query(
+    request, initiative, member, persona, django_assert_num_queries
+):
+    # Roles, team roles and the membership come back together; then every question is free.
+    user = request.getfixturevalue(persona)
+    fresh = type(user).objects.get(pk=user.pk)
+    unprefetched = Initiative.objects.get(pk=initiative.pk)
+    with django_assert_num_queries(1):
+        access = access_for(fresh, unprefetched)
+    with django_assert_num_queries(0):
+        [access.allows(action) for action in set(Action) - {A.VOTE}]
+
+
+def test_get_for_user_returns_the_object_with_its_access(initiative, member):
+    item = initiative.gates.get().items.first()
+    found, access = get_for_user(member, ChecklistItem.objects.all(), pk=item.pk)
+    assert found == item
+    assert access.can_edit_checklist and not access.can_edit
+
+
+def test_get_for_user_hides_from_outsiders_and_refuses_readers(initiative, outsider, viewer):
+    initiatives = Initiative.objects.all()
+    with pytest.raises(Http404):
+        get_for_user(outsider, initiatives, key=initiative.key)
+    with pytest.raises(Http404):
+        get_for_user(viewer, initiatives, key="AI-999")
+    with pytest.raises(PermissionDenied):
+        get_for_user(viewer, initiatives, action=Action.EDIT, key=initiative.key)
+    found, access = get_for_user(viewer, initiatives, key=initiative.key)
+    assert found == initiative and access.can_view and not access.can_edit

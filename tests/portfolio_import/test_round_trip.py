@@ -6,8 +6,8 @@ import pytest
 
 from demo.seeding import demo_seed
 from gates.selectors import board_columns
+from initiatives.filters import InitiativeFilters
 from initiatives.models import Framework, Initiative, KeyCounter
-from initiatives.selectors import BoardFilters
 from portfolio_import.reading import SourceFile
 from portfolio_import.services import portfolio_import
 from portfolio_import.workbooks import portfolio_workbook
@@ -22,7 +22,7 @@ def _board(user, framework) -> list:
     for status in Initiative.Status.values:
         columns = board_columns(
             user=user,
-            filters=BoardFilters(framework=framework, status=status),
+            filters=InitiativeFilters(framework=framework, status=status),
             stages=stages,
             page_size=100,
         )

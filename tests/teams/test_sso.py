@@ -29,6 +29,7 @@ def test_single_sign_on_is_off_by_default():
         reverse("oidc_authentication_init")
 
 
+@pytest.mark.slow  # starts a second Python interpreter
 def test_single_sign_on_turns_on_with_its_environment():
     # Settings are read once per process, so a fresh interpreter reads the variables.
     script = (

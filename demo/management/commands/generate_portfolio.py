@@ -24,7 +24,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from demo.management.metric_profiles import PROFILES, capped
 from gates.models import (
+    ADVANCING,
     ChecklistItem,
     Decision,
     Gate,
@@ -117,17 +119,6 @@ BUSINESS_UNITS = [
 ]
 TAGS = ["llm", "nlp", "forecasting", "computer-vision", "classification", "genai", "optimisation"]
 
-# A plausible threshold per standard metric, and how spread out readings are around it.
-THRESHOLDS = {
-    "task_success_rate": (80, 95, 0.08),
-    "accuracy": (85, 98, 0.06),
-    "latency_p95_ms": (200, 5000, 0.35),
-    "cost_per_task": (0.001, 0.1, 0.4),
-    "safety_incident_rate": (0.1, 1.0, 0.6),
-    "uptime": (99.0, 99.95, 0.004),
-    "drift_psi": (0.1, 0.25, 0.4),
-    "active_users": (50, 2000, 0.4),
-}
 STATUS_WEIGHTS = {
     Initiative.Status.ACTIVE: 65,
     Initiative.Status.ON_HOLD: 10,
@@ -517,12 +508,12 @@ class Command(BaseCommand):
 
     def plan_targets(self, initiative: Initiative, start: datetime.date) -> dict[str, Target]:
         rng = self.rng
-        keys = rng.sample(list(THRESHOLDS), k=rng.randint(2, 5))
+        keys = rng.sample(list(PROFILES), k=rng.randint(2, 5))
         targets = {}
         for metric_key in keys:
             category, comparator, unit = Target.STANDARD_METRICS[metric_key]
-            low, high, _ = THRESHOLDS[metric_key]
-            threshold = round(rng.uniform(low, high), 4 if high < 1 else 2)
+            profile = PROFILES[metric_key]
+            threshold = round(rng.uniform(profile.low, profile.high), 4 if profile.high < 1 else 2)
             target = Target(
                 initiative=initiative,
                 metric_key=metric_key,
@@ -532,7 +523,7 @@ class Command(BaseCommand):
                 unit=unit,
             )
             # Planning-only attributes: how readings scatter, and when they may start.
-            target.spread = THRESHOLDS[metric_key][2]
+            target.spread = profile.spread
             target.first_second = int(self.moment(start, 12).timestamp())
             targets[metric_key] = target
             self.targets.append(target)
@@ -578,7 +569,7 @@ class Command(BaseCommand):
         self.gates.append(gate)
         self.gatekeepers.append(Gatekeeper(gate=gate, user_id=initiative.sponsor_id))
 
-        advancing = decision in (Decision.GO, Decision.CONDITIONAL_GO)
+        advancing = decision in ADVANCING
         share_done = 1.0 if advancing else rng.random()
         # Items stay dicts until their gate and target have primary keys (see `generate`).
         items = [
@@ -725,8 +716,7 @@ class Command(BaseCommand):
             measured_at = datetime.datetime.fromtimestamp(second, tz=datetime.UTC)
             value = target.threshold * (1 + rng.uniform(-1, 0.8) * target.spread)
             value = round(value, 4 if target.threshold < 10 else 2)
-            if target.metric_key in ("task_success_rate", "accuracy", "uptime"):
-                value = min(value, 100.0)
+            value = capped(target.metric_key, value)
             rows.append((target, value, measured_at))
             if target.latest_measured_at is None or measured_at > target.latest_measured_at:
                 target.latest_measured_at = measured_at

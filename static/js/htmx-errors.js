@@ -1,0 +1,103 @@
+// Failed htmx requests, on every page: htmx drops a 4xx or 5xx answer and a lost
+// connection without a word, so the person would see a control showing what was
+// never saved. Here each failure gets a message next to the control that sent it,
+// the control goes back to what the page last showed (what is saved), and the
+// message offers a way on: reload the page to see what is current, and go again.
+// Loaded from base.html as a file, so the Content-Security-Policy needs no inline code.
+(function () {
+  "use strict";
+
+  var MESSAGE_CLASS = "request-error";
+
+  var REASONS = {
+    400: "Tollgate could not read this request.",
+    401: "You are signed out.",
+    403: "You may not do this, or this page is out of date.",
+    404: "This no longer exists.",
+    409: "Somebody changed this meanwhile.",
+    413: "This is too large to send.",
+    422: "Tollgate could not accept this.",
+    429: "Too many requests; wait a moment.",
+    503: "Tollgate is unavailable right now.",
+  };
+
+  function reason(status) {
+    if (status === 0) {
+      return "Tollgate could not be reached; check the connection.";
+    }
+    if (REASONS[status]) {
+      return REASONS[status];
+    }
+    return status >= 500 ? "Something went wrong on Tollgate's side." : "The request failed.";
+  }
+
+  // The element a message belongs to: the form for a form's request, else the element itself.
+  function owner(elt) {
+    return (elt.closest && elt.closest("form")) || elt;
+  }
+
+  function clear(elt) {
+    var next = owner(elt).nextElementSibling;
+    if (next && next.classList.contains(MESSAGE_CLASS)) {
+      next.remove();
+    }
+  }
+
+  function show(detail, status) {
+    var elt = detail.elt;
+    if (!elt || !elt.isConnected) {
+      return;
+    }
+    var config = detail.requestConfig || {};
+    var saving = (config.verb || "get").toLowerCase() !== "get";
+    var form = owner(elt);
+    // Back to what the page last rendered: what is saved, or what the page shows.
+    if (form.tagName === "FORM") {
+      form.reset();
+    }
+    clear(elt);
+
+    var message = document.createElement("div");
+    message.className = "alert alert--error " + MESSAGE_CLASS;
+    message.setAttribute("role", "alert");
+    var text = document.createElement("p");
+    text.textContent =
+      (saving ? "Not saved: " : "Not loaded: ") +
+      reason(status) +
+      (saving ? " The form shows what is saved. " : " ");
+    var reload = document.createElement("a");
+    reload.href = window.location.href;
+    reload.textContent = "Reload the page";
+    text.appendChild(reload);
+    message.appendChild(text);
+    form.insertAdjacentElement("afterend", message);
+  }
+
+  document.addEventListener("htmx:responseError", function (event) {
+    show(event.detail, event.detail.xhr ? event.detail.xhr.status : 0);
+  });
+  document.addEventListener("htmx:sendError", function (event) {
+    show(event.detail, 0);
+  });
+  document.addEventListener("htmx:timeout", function (event) {
+    show(event.detail, 0);
+  });
+  // A new attempt from the same control takes its old message away.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.elt) {
+      clear(event.detail.elt);
+    }
+  });
+  // Development as production: django-htmx's debug helper (DEBUG only) would replace the
+  // whole page with the error page; this listener runs first and keeps the page.
+  document.addEventListener(
+    "htmx:beforeOnLoad",
+    function (event) {
+      var xhr = event.detail.xhr;
+      if (xhr && xhr.status >= 400) {
+        event.stopPropagation();
+      }
+    },
+    true
+  );
+})();
