@@ -157,7 +157,17 @@ def _add_sheet(result: ReadResult, table: Table, source: str, grid) -> None:
                 Problem(table.name, number, "", f"More than {max_rows:,} rows; split the file.")
             )
             break
-        row = {name: value for name, value in zip(names, values, strict=False) if name in known}
+        row = {}
+        for name, value in zip(names, values, strict=False):
+            if name not in known:
+                continue
+            if isinstance(value, str) and "\x00" in value:
+                # No database column holds a NUL; say where it is instead of failing later.
+                result.problems.append(
+                    Problem(table.name, number, name, "Contains a NUL character.")
+                )
+                value = None
+            row[name] = value
         sheet.rows.append((number, row))
     result.sheets[table.name] = sheet
 

@@ -13,7 +13,7 @@ from portfolio_import.services import portfolio_import
 from portfolio_import.workbooks import portfolio_workbook
 from reports.selectors import DashboardFilters, dashboard
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 
 def _board(user, framework) -> list:

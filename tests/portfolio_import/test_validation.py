@@ -268,3 +268,10 @@ def test_a_damaged_workbook_is_refused_clearly():
     report = preview(SourceFile(name="portfolio.xlsx", content=b"PK\x03\x04 not really"))
     [problem] = report.problems
     assert "not a readable .xlsx workbook" in problem.message
+
+
+def test_a_nul_character_is_refused_before_it_reaches_the_database(valid_row):
+    report = preview(csv_file("initiatives.csv", [{**valid_row, "team": "ops\x00"}]))
+    [problem] = report.problems
+    assert "initiatives.csv is not a text file" in problem.message
+    assert not report.applied
