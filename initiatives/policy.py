@@ -43,6 +43,7 @@ class Action(StrEnum):
     MANAGE_GATEKEEPERS = "manage_gatekeepers"
     MANAGE_TEAM = "manage_team"
     VIEW_PORTFOLIO = "view_portfolio"
+    IMPORT_PORTFOLIO = "import_portfolio"
 
 
 def visible_initiatives_filter(user) -> Q | None:
@@ -174,6 +175,8 @@ def can(user, action: Action | str, obj=None) -> bool:
 
     if action == Action.VIEW_PORTFOLIO:
         return True
+    if action == Action.IMPORT_PORTFOLIO:
+        return is_admin(user)
     if action == Action.CREATE:
         return bool(CREATE_ROLES & roles)
     if action == Action.MANAGE_TEAM:
