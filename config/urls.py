@@ -17,6 +17,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("inbox/", include("notifications.urls")),
     path("dashboard/", include("reports.urls")),
+    path("import/", include("portfolio_import.urls")),
     path("", include("teams.urls")),
     path("healthz", healthz, name="healthz"),
     path("account/", include("apiauth.urls")),

@@ -53,6 +53,7 @@ class Action(StrEnum):
     EDIT_COMMENT = "edit_comment"
     DELETE_COMMENT = "delete_comment"
     DELETE_ATTACHMENT = "delete_attachment"
+    IMPORT_PORTFOLIO = "import_portfolio"
 
 
 # Asked about one comment or file, not about its initiative: the answer depends on who wrote it.
@@ -193,6 +194,8 @@ def can(user, action: Action | str, obj=None) -> bool:
 
     if action == Action.VIEW_PORTFOLIO:
         return True
+    if action == Action.IMPORT_PORTFOLIO:
+        return is_admin(user)
     if action == Action.CREATE:
         return bool(CREATE_ROLES & roles)
     if action == Action.MANAGE_TEAM:

@@ -27,6 +27,7 @@ from apiauth.models import ApiToken
 from collaboration.services import attachment_upload, comment_create
 from initiatives.models import Activity
 from notifications.models import Notification
+from portfolio_import.models import ImportRun
 from teams.models import TeamMembership
 from tests.factories import TargetFactory, UserFactory
 
@@ -84,6 +85,9 @@ ADMIN_ON_INITIATIVE = (LOGIN, 403, 403, 404, 403, 404, 403, OK)
 # Team management: admins and the team's leads (no lead among these personas but the
 # admin); people who read the team get 403, those who cannot see it 404.
 MANAGE_TEAM = (LOGIN, 403, 403, 404, 403, 404, 403, OK)
+# The portfolio import: portfolio admins only.
+ADMIN_PAGE = (LOGIN, 403, 403, 403, 403, 403, 403, 200)
+ADMIN_WRITE = (LOGIN, 403, 403, 403, 403, 403, 403, OK)
 
 PAGES: dict[str, dict[str, tuple]] = {
     # Board, dashboard and exports: every signed-in persona, each sees only what it may read.
@@ -173,6 +177,11 @@ PAGES: dict[str, dict[str, tuple]] = {
         "GET": (LOGIN, 403, 403, 403, 403, 403, 403, 200),
         "POST": (LOGIN, 403, 403, 403, 403, 403, 403, OK),
     },
+    "portfolio_import:upload": {"GET": ADMIN_PAGE, "POST": ADMIN_WRITE},
+    "portfolio_import:template": {"GET": ADMIN_PAGE},
+    "portfolio_import:export": {"GET": ADMIN_PAGE},
+    "portfolio_import:preview": {"GET": ADMIN_PAGE},
+    "portfolio_import:apply": {"GET": POST_ONLY, "POST": ADMIN_WRITE},
     # Public by design: load balancers and integrators before they have a token.
     "healthz": {"GET": PUBLIC},
     "schema": {"GET": PUBLIC},
@@ -224,6 +233,7 @@ OPERATIONS: dict[str, tuple] = {
     "POST /api/v1/initiatives/{key}/attachments/": (401, 403, OK, 404, OK, 404, OK, OK),
     "GET /api/v1/teams/": API_LIST,
     "GET /api/v1/teams/{slug}/": API_READ,
+    "POST /api/v1/imports/": (401, 403, 403, 403, 403, 403, 403, OK),
 }
 # What an operation needs besides its path to reach the permission check.
 QUERIES = {"GET /api/v1/initiatives/{key}/clearance/": "stage"}
@@ -319,6 +329,7 @@ def world(initiative, gate, member, team_member, other_initiative):
         "membership_id": initiative.memberships.get(user=member).pk,
         "comment": comment.pk,
         "attachment": attachment.pk,
+        "import_run": ImportRun.objects.create(report={"files": ["matrix.csv"]}).pk,
     }
 
 
@@ -338,6 +349,8 @@ PAGE_PKS = {
     "apiauth:token-revoke": "token",
     "teams:member-role": "team_membership",
     "teams:member-remove": "team_membership",
+    "portfolio_import:preview": "import_run",
+    "portfolio_import:apply": "import_run",
 }
 API_IDS = {
     "activity": "activity",

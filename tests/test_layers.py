@@ -22,7 +22,8 @@ LAYERS = [
     ["compliance"],  # EU AI Act classification of initiatives (to come)
     ["gates"],
     ["collaboration"],  # comments, mentions, evidence files and watching
-    ["notifications", "reports"],
+    ["notifications", "reports", "portfolio_import"],
+    ["demo"],  # the demo and benchmark data, loaded through portfolio_import
 ]
 # The modules whose imports are checked, by name (a module, or a package of modules).
 CHECKED_KINDS = {"models", "services", "selectors", "policy"}

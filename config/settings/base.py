@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "reports",
     "notifications",
     "apiauth",
+    "portfolio_import",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -265,6 +267,9 @@ SECURE_CSP = {
 # Tollgate's own settings.
 TOLLGATE_KEY_PREFIX = env("TOLLGATE_KEY_PREFIX", default="AI")
 TOLLGATE_BOARD_PAGE_SIZE = env.int("TOLLGATE_BOARD_PAGE_SIZE", default=20)
+# The portfolio import: largest file, and most rows per table.
+TOLLGATE_IMPORT_MAX_BYTES = env.int("TOLLGATE_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
+TOLLGATE_IMPORT_MAX_ROWS = env.int("TOLLGATE_IMPORT_MAX_ROWS", default=100_000)
 # Reminder rules (a framework's ReminderPolicy, edited in the admin, overrides any of them).
 TOLLGATE_REMINDERS = {
     "due_soon_days": [7, 1],  # remind the owner and team 7 and 1 days before a gate is due

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from demo.management.metric_profiles import PROFILES, capped
 from gates.models import (
     ADVANCING,
     ChecklistItem,
@@ -34,7 +35,6 @@ from gates.models import (
     StageTransition,
     Vote,
 )
-from initiatives.management.metric_profiles import PROFILES, capped
 from initiatives.models import (
     Activity,
     BusinessCase,
