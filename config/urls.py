@@ -12,6 +12,7 @@ urlpatterns = [
     path("initiatives/<initiative_key:key>/brief/", initiative_brief, name="initiative-brief"),
     path("", include("initiatives.urls")),
     path("", include("gates.urls")),
+    path("", include("collaboration.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("inbox/", include("notifications.urls")),

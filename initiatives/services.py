@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.events import Event, publish_on_commit
 from core.types import Actor
 from initiatives.activity import _jsonable, activity_entry, activity_log, activity_log_many
 from initiatives.exceptions import StaleEdit
@@ -161,7 +162,17 @@ def membership_add(
         allocation_percent=allocation_percent,
     )
     membership.full_clean()
-    return memberships_add(rows=[membership], actor=actor)[0]
+    membership = memberships_add(rows=[membership], actor=actor)[0]
+    # Imports go through memberships_add and tell nobody; a person added here hears of it.
+    payload = {
+        "initiative": initiative.key,
+        "membership": membership.pk,
+        "user_id": user.pk,
+        "stage_role": stage_role,
+        "stage_role_label": membership.get_stage_role_display(),
+    }
+    publish_on_commit(Event.INITIATIVE_MEMBER_ADDED, payload)
+    return membership
 
 
 @transaction.atomic

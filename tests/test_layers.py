@@ -21,7 +21,7 @@ LAYERS = [
     ["initiatives"],
     ["compliance"],  # EU AI Act classification of initiatives (to come)
     ["gates"],
-    ["collaboration"],  # comments, attachments and watching (to come)
+    ["collaboration"],  # comments, mentions, evidence files and watching
     ["notifications", "reports", "portfolio_import"],
     ["demo"],  # the demo and benchmark data, loaded through portfolio_import
 ]

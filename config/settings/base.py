@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "teams",
     "initiatives",
     "gates",
+    "collaboration",
     "reports",
     "notifications",
     "apiauth",
@@ -116,6 +117,34 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Uploaded evidence files: the local filesystem unless an S3-compatible bucket is named.
+# Neither is served by URL: every download goes through a view that checks the policy.
+MEDIA_ROOT = Path(env("TOLLGATE_MEDIA_ROOT", default=str(BASE_DIR / "media")))
+if env("TOLLGATE_S3_BUCKET", default=""):
+    STORAGES["evidence"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env("TOLLGATE_S3_BUCKET"),
+            "endpoint_url": env("TOLLGATE_S3_ENDPOINT_URL", default=None),
+            "region_name": env("TOLLGATE_S3_REGION", default=None),
+            # Unset: boto3's own chain (AWS_* variables, instance roles).
+            "access_key": env("TOLLGATE_S3_ACCESS_KEY_ID", default=None),
+            "secret_key": env("TOLLGATE_S3_SECRET_ACCESS_KEY", default=None),
+            "default_acl": None,
+            "file_overwrite": False,
+            "querystring_auth": True,
+            "addressing_style": env("TOLLGATE_S3_ADDRESSING_STYLE", default=None),
+        },
+    }
+else:
+    STORAGES["evidence"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": MEDIA_ROOT, "base_url": None},
+    }
+TOLLGATE_UPLOAD_MAX_MB = env.int("TOLLGATE_UPLOAD_MAX_MB", default=25)
+TOLLGATE_COMMENT_EDIT_MINUTES = env.int("TOLLGATE_COMMENT_EDIT_MINUTES", default=15)
+# How often an open initiative page asks for news (comments, ticks, decisions), and the bell.
+TOLLGATE_LIVE_POLL_SECONDS = env.int("TOLLGATE_LIVE_POLL_SECONDS", default=10)
 
 # Email: EMAIL_URL (smtp://user:pass@host:587?tls=True) wins; otherwise EMAIL_BACKEND.
 if "EMAIL_URL" in env:
@@ -152,6 +181,11 @@ CELERY_BEAT_SCHEDULE = {
     "weekly-digest": {
         "task": "notifications.tasks.weekly_digest_task",
         "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
+    },
+    # Every day at 07:00: one email per person with the notices they chose to get daily.
+    "daily-summary": {
+        "task": "notifications.tasks.daily_summary_task",
+        "schedule": crontab(minute=0, hour=7),
     },
     # Every day at 03:30: forget API idempotency keys older than 24 hours.
     "idempotency-keys-purge": {

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from core.events import Event, publish_on_commit
 from core.types import Actor
+from gates import snapshots
 from gates.models import (
     ADVANCING,
     ChecklistItem,
@@ -51,6 +52,10 @@ def gatekeeper_add(*, gate: Gate, user: AbstractBaseUser, actor: Actor) -> Gatek
             verb="gate.gatekeeper_added",
             obj=gate,
             after=str(user),
+        )
+        publish_on_commit(
+            Event.GATE_GATEKEEPER_ADDED,
+            {"initiative": gate.initiative.key, "gate": gate.pk, "user_id": user.pk},
         )
     return gatekeeper
 
@@ -124,6 +129,23 @@ def gate_request_review(*, gate: Gate, actor: Actor, at: datetime.datetime | Non
         at=moment,
     )
     initiative_touch(gate.initiative_id)
+    if at is not None:
+        return gate  # imported history: nobody is asked again
+    cleared, required = readiness_of(list(gate.items.all()))
+    publish_on_commit(
+        Event.GATE_REVIEW_REQUESTED,
+        {
+            "initiative": gate.initiative.key,
+            "initiative_name": gate.initiative.name,
+            "gate": gate.pk,
+            "round": gate.review_round,
+            "requested_by": actor.get_username() if actor is not None else None,
+            "requested_by_name": (actor.get_full_name() or actor.get_username())
+            if actor is not None
+            else None,
+            "readiness": {"cleared": cleared, "required": required},
+        },
+    )
     return gate
 
 
@@ -312,7 +334,9 @@ def _gate_decide(
     announce: bool = True,
 ) -> None:
     """Take the decision at `at`; imported history (not `announce`) tells no integration."""
-    snapshot = decision_snapshot(gate, items, at)
+    snapshot = snapshots.contribute(
+        gate=gate, items=items, snapshot=decision_snapshot(gate, items, at)
+    )
     now = at
     try:
         with transaction.atomic():
@@ -385,6 +409,7 @@ def _gate_decide(
         "stage": gate.stage.key,
         "stage_name": gate.stage.name,
         "decision": decision,
+        "decision_label": Decision(decision).label,
         "decided_by": actor.get_username() if actor is not None else None,
         "decided_at": now.isoformat(),
         "rationale": rationale,

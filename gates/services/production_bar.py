@@ -284,6 +284,11 @@ def items_follow_targets(
         elif target.status == Target.Status.MISSED and item.state == ChecklistItem.State.DONE:
             item.state = ChecklistItem.State.OPEN
             item.note = f"Reopened: latest measurement {reading} misses the target."
+            if not history:
+                publish_on_commit(
+                    Event.ITEM_REOPENED,
+                    {"initiative": initiative.key, "item": item.pk, "version": item.version + 1},
+                )
         else:
             continue
         item.version += 1

@@ -231,7 +231,8 @@ def _board_queries(client, django_assert_num_queries, user, expected):
 
 # session, user, the user's groups, frameworks, teams, owners, stages, the count per
 # stage and the cards of every column.
-BOARD_QUERIES = 9
+# ... and the comment counts of every card on the board, in one query.
+BOARD_QUERIES = 10
 
 
 @pytest.mark.parametrize("count", [10, pytest.param(200, marks=pytest.mark.slow)])
@@ -366,8 +367,9 @@ def test_composition_gap_is_shown(client, owner, member, initiative):
 # session, user; initiative (+ tags, memberships with their users); the user's roles (groups
 # and teams, once for every question the page asks); stages of the framework; gate (+ items
 # with their editors, gatekeepers with their users); votes of the round; transitions;
-# decisions; targets; measurements; activity.
-DETAIL_QUERIES = 16
+# decisions; targets; measurements; activity; the items' comment counts and files; the
+# discussion, its files and earlier texts; the viewer's watch choice.
+DETAIL_QUERIES = 22
 
 
 @pytest.mark.parametrize(
