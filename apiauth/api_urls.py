@@ -3,12 +3,20 @@
 from django.urls import re_path
 from rest_framework.routers import DefaultRouter
 
+from collaboration.api.urls import router as collaboration_router
 from gates.api.urls import router as gates_router
 from initiatives.api.urls import router as initiatives_router
+from portfolio_import.api.urls import router as import_router
 from teams.api.urls import router as teams_router
 
 router = DefaultRouter()
-for app_router in (initiatives_router, gates_router, teams_router):
+for app_router in (
+    initiatives_router,
+    gates_router,
+    collaboration_router,
+    teams_router,
+    import_router,
+):
     router.registry.extend(app_router.registry)
 
 

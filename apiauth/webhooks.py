@@ -53,6 +53,8 @@ def chat_text(event: str, payload: dict) -> str:
             f"{initiative}: {payload.get('metric_key')} = {payload.get('value')} misses "
             f"{payload.get('comparator')} {payload.get('threshold')}."
         )
+    if event == Event.COMMENT_CREATED:
+        return f"{initiative}: {payload.get('author_name')} commented on {payload.get('about')}."
     return f"{event}: {json.dumps(payload, default=str)}"
 
 

@@ -23,6 +23,13 @@ class Event(StrEnum):
     INITIATIVE_STAGE_CHANGED = "initiative.stage_changed"
     GATE_OVERDUE = "gate.overdue"
     TARGET_MISSED = "target.missed"
+    GATE_REVIEW_REQUESTED = "gate.review_requested"
+    GATE_GATEKEEPER_ADDED = "gate.gatekeeper_added"
+    ITEM_REOPENED = "item.reopened"
+    INITIATIVE_MEMBER_ADDED = "initiative.member_added"
+    COMMENT_CREATED = "comment.created"
+    # An edited comment that names people it did not name before.
+    COMMENT_MENTIONED = "comment.mentioned"
 
 
 Listener = Callable[[str, dict], None]

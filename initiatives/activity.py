@@ -61,9 +61,11 @@ def field_changes_apply(
     actor,
     initiative,
     verb: str,
+    at: datetime.datetime | None = None,
 ) -> list[Activity]:
     """Set each field of `target` whose value differs, and return an unsaved log entry for
-    each change (write them with activity_log_many once the row is saved)."""
+    each change (write them with activity_log_many once the row is saved); `at` dates
+    them (imported history)."""
     entries = []
     for field, value in values.items():
         before = getattr(target, field)
@@ -78,6 +80,7 @@ def field_changes_apply(
                     field=field,
                     before=before,
                     after=value,
+                    at=at,
                 )
             )
     return entries

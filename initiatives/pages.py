@@ -7,16 +7,46 @@ from __future__ import annotations
 
 from gates import selectors as gate_selectors
 from gates.forms import ChecklistItemForm, GatekeeperForm, GateRuleForm, VoteForm
-from gates.models import readiness_of
+from gates.models import Decision, readiness_of
 from initiatives import selectors
 from initiatives.forms import MeasurementForm
 from initiatives.models import Initiative
 from initiatives.policy import InitiativeAccess
 from teams.roles import StageRole
 
+_ITEM_STATES = {
+    "done": "ticked “{subject}” done",
+    "not_applicable": "marked “{subject}” not applicable",
+    "open": "reopened “{subject}”",
+}
+
+
+def _decision_label(value) -> str:
+    return Decision(value).label if value in Decision.values else str(value)
+
+
+def _describe_in_words(activity) -> str | None:
+    """The entries people read most, as people say them; None for the general rule."""
+    subject = activity.object_repr
+    gate_name = subject.split(" ", 1)[-1]  # "AI-001 exit gate of MVP" → "exit gate of MVP"
+    reason = f": “{activity.message}”" if activity.message else ""
+    if activity.verb == "item.changed" and activity.field == "state":
+        phrase = _ITEM_STATES.get(activity.after)
+        return phrase.format(subject=subject) if phrase else None
+    if activity.verb == "gate.decided":
+        return f"decided {_decision_label(activity.after)} on the {gate_name}{reason}"
+    if activity.verb == "gate.voted":
+        return f"voted {_decision_label(activity.after).lower()}{reason}"
+    if activity.verb == "gate.review_requested":
+        return f"asked for a review of the {gate_name}"
+    return None
+
 
 def _describe_activity(activity) -> str:
     """One readable line for the timeline, from the entry's message or its verb."""
+    in_words = _describe_in_words(activity)
+    if in_words:
+        return in_words
     if activity.message:
         return activity.message
     subject = activity.object_repr

@@ -16,6 +16,12 @@ single question the same way. Rules:
   record measurements.
 - Gates are decided by their gatekeepers (the sponsor by default, plus the
   executives an admin adds); only the owner's side asks for a review.
+- Everybody who reads an initiative reads its comments and files. Everybody who
+  reads it may comment, except those whose only tie is the viewer role: owner,
+  sponsor, members, the team's people, executives and admins. Authors edit their
+  own comments (within the edit window); authors and admins delete them. Files
+  go on checklist items for those who edit the checklist; a file is deleted by
+  whoever uploaded it or edits the initiative.
 """
 
 from __future__ import annotations
@@ -43,6 +49,17 @@ class Action(StrEnum):
     MANAGE_GATEKEEPERS = "manage_gatekeepers"
     MANAGE_TEAM = "manage_team"
     VIEW_PORTFOLIO = "view_portfolio"
+    COMMENT = "comment"
+    EDIT_COMMENT = "edit_comment"
+    DELETE_COMMENT = "delete_comment"
+    DELETE_ATTACHMENT = "delete_attachment"
+    IMPORT_PORTFOLIO = "import_portfolio"
+
+
+# Asked about one comment or file, not about its initiative: the answer depends on who wrote it.
+CONTRIBUTION_ACTIONS = frozenset(
+    {Action.EDIT_COMMENT, Action.DELETE_COMMENT, Action.DELETE_ATTACHMENT}
+)
 
 
 def visible_initiatives_filter(user) -> Q | None:
@@ -75,6 +92,8 @@ class InitiativeAccess:
     can_edit: bool = False
     is_member: bool = False
     is_admin: bool = False
+    # Readers write comments, except those whose only tie is the viewer role.
+    can_comment: bool = False
 
     @property
     def can_edit_checklist(self) -> bool:
@@ -114,6 +133,7 @@ class InitiativeAccess:
             Action.REQUEST_REVIEW: lambda: self.can_request_review,
             Action.MANAGE_GATEKEEPERS: lambda: self.can_manage_gatekeepers,
             Action.VOTE: lambda: self.can_vote(gate),
+            Action.COMMENT: lambda: self.can_comment,
         }.get(action, lambda: False)()
 
 
@@ -143,12 +163,12 @@ def access_for(user, initiative) -> InitiativeAccess:
     admin = is_admin(user)
     owns = user.pk == initiative.owner_id
     lead = team_role(user, initiative.team_id)
+    tied = user.pk in (initiative.owner_id, initiative.sponsor_id) or lead is not None or is_member
+    can_view = reads_everything(user) or tied
     return InitiativeAccess(
         user_id=user.pk,
-        can_view=reads_everything(user)
-        or user.pk in (initiative.owner_id, initiative.sponsor_id)
-        or lead is not None
-        or is_member,
+        can_view=can_view,
+        can_comment=can_view and (tied or bool(portfolio_roles(user) - {PortfolioRole.VIEWER})),
         can_edit=admin
         or owns
         or (has_role(user, {PortfolioRole.PRODUCT_MANAGER}) and lead == TeamMembership.Role.LEAD),
@@ -174,6 +194,8 @@ def can(user, action: Action | str, obj=None) -> bool:
 
     if action == Action.VIEW_PORTFOLIO:
         return True
+    if action == Action.IMPORT_PORTFOLIO:
+        return is_admin(user)
     if action == Action.CREATE:
         return bool(CREATE_ROLES & roles)
     if action == Action.MANAGE_TEAM:
@@ -181,6 +203,9 @@ def can(user, action: Action | str, obj=None) -> bool:
             return is_admin(user)
         # Asked about an initiative (or a team membership), answer for its team.
         return may_manage_team(user, getattr(obj, "team_id", None) or obj.pk)
+
+    if action in CONTRIBUTION_ACTIONS:
+        return _changes_own_contribution(user, action, obj)
 
     initiative, gate = _resolve(obj)
     return access_for(user, initiative).allows(action, gate)
@@ -204,6 +229,19 @@ def get_for_user(user, queryset: QuerySet, *, action: Action | None = None, **lo
     if action is not None and not access.allows(action, gate):
         raise PermissionDenied
     return obj, access
+
+
+def _changes_own_contribution(user, action: Action, obj) -> bool:
+    """A comment's author edits it; authors and admins delete comments; files go with
+    their uploader or the initiative's editors. Nobody acts on what they cannot read."""
+    access = access_for(user, obj.initiative)
+    if not access.can_view:
+        return False
+    if action == Action.EDIT_COMMENT:
+        return obj.author_id == user.pk
+    if action == Action.DELETE_COMMENT:
+        return obj.author_id == user.pk or access.is_admin
+    return obj.uploaded_by_id == user.pk or access.can_edit
 
 
 def _resolve(obj):

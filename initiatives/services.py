@@ -20,8 +20,9 @@ from django.db.models import Count, F, Max, Min, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from core.events import Event, publish_on_commit
 from core.types import Actor
-from initiatives.activity import _jsonable, activity_log
+from initiatives.activity import _jsonable, activity_entry, activity_log, activity_log_many
 from initiatives.exceptions import StaleEdit
 from initiatives.models import (
     BusinessCase,
@@ -38,12 +39,31 @@ from teams.policy import may_own_initiatives, may_sponsor_initiatives
 
 def initiative_key_allocate(*, prefix: str | None = None) -> str:
     """The next key (AI-001, AI-002, ...). The counter only grows, so keys are never reused."""
+    return initiative_keys_allocate(count=1, prefix=prefix)[0]
+
+
+def initiative_keys_allocate(*, count: int, prefix: str | None = None) -> list[str]:
+    """The next `count` keys, in three queries whatever the count."""
+    if count <= 0:
+        return []
     prefix = prefix or settings.TOLLGATE_KEY_PREFIX
     KeyCounter.objects.get_or_create(prefix=prefix)
     # The UPDATE takes the row lock until the surrounding transaction ends.
-    KeyCounter.objects.filter(prefix=prefix).update(last_value=F("last_value") + 1)
-    number = KeyCounter.objects.values_list("last_value", flat=True).get(prefix=prefix)
-    return f"{prefix}-{number:03d}"
+    KeyCounter.objects.filter(prefix=prefix).update(last_value=F("last_value") + count)
+    last = KeyCounter.objects.values_list("last_value", flat=True).get(prefix=prefix)
+    return [f"{prefix}-{number:03d}" for number in range(last - count + 1, last + 1)]
+
+
+def initiative_keys_reserve(*, keys: list[str]) -> None:
+    """Move each prefix's counter past keys given from outside (an import keeps its keys),
+    so the counter never hands one of them out again."""
+    highest: dict[str, int] = {}
+    for key in keys:
+        prefix, _, digits = key.rpartition("-")
+        highest[prefix] = max(highest.get(prefix, 0), int(digits))
+    for prefix, number in highest.items():
+        KeyCounter.objects.get_or_create(prefix=prefix)
+        KeyCounter.objects.filter(prefix=prefix, last_value__lt=number).update(last_value=number)
 
 
 def initiative_people_validate(
@@ -67,7 +87,11 @@ def initiative_people_validate(
 
 def initiative_touch(initiative_id: int) -> None:
     """Bump the version and updated_at: something under the initiative changed."""
-    Initiative.objects.filter(pk=initiative_id).update(
+    initiatives_touch([initiative_id])
+
+
+def initiatives_touch(initiative_ids) -> None:
+    Initiative.objects.filter(pk__in=list(initiative_ids)).update(
         updated_at=timezone.now(), version=F("version") + 1
     )
 
@@ -124,7 +148,6 @@ def business_case_update(
     return case
 
 
-@transaction.atomic
 def membership_add(
     *,
     initiative: Initiative,
@@ -145,16 +168,63 @@ def membership_add(
         allocation_percent=allocation_percent,
     )
     membership.full_clean()
-    membership.save()
-    activity_log(
-        actor=actor,
-        initiative=initiative,
-        verb="membership.added",
-        obj=membership,
-        after=f"{user} as {stage_role} ({allocation_percent}%)",
-    )
-    initiative_touch(initiative.pk)
+    membership = memberships_add(rows=[membership], actor=actor)[0]
+    # Imports go through memberships_add and tell nobody; a person added here hears of it.
+    payload = {
+        "initiative": initiative.key,
+        "membership": membership.pk,
+        "user_id": user.pk,
+        "stage_role": stage_role,
+        "stage_role_label": membership.get_stage_role_display(),
+    }
+    publish_on_commit(Event.INITIATIVE_MEMBER_ADDED, payload)
     return membership
+
+
+@transaction.atomic
+def memberships_add(
+    *, rows: list[Membership], actor: Actor, at: datetime.datetime | None = None
+) -> list[Membership]:
+    """Put people on initiatives' teams, in a constant number of queries.
+
+    `at` dates the log entries (imports: when the team was formed).
+    """
+    errors = []
+    for index, membership in enumerate(rows):
+        try:
+            membership.full_clean(
+                exclude=["initiative", "user"], validate_unique=False, validate_constraints=False
+            )
+        except ValidationError as error:
+            errors.append(f"Row {index}: {' '.join(error.messages)}")
+    wanted = {(m.initiative_id, m.user_id, m.stage_role) for m in rows}
+    if len(wanted) < len(rows):
+        errors.append("The same person is listed twice in the same role.")
+    held = Membership.objects.filter(
+        initiative_id__in={m.initiative_id for m in rows},
+        user_id__in={m.user_id for m in rows},
+    ).values_list("initiative_id", "user_id", "stage_role")
+    if wanted & set(held):
+        errors.append("Somebody listed already holds that role on that initiative.")
+    if errors:
+        raise ValidationError(errors)
+    Membership.objects.bulk_create(rows)
+    activity_log_many(
+        [
+            activity_entry(
+                actor=actor,
+                initiative=membership.initiative,
+                verb="membership.added",
+                obj=membership,
+                after=f"{membership.user} as {membership.stage_role} "
+                f"({membership.allocation_percent}%)",
+                at=at,
+            )
+            for membership in rows
+        ]
+    )
+    initiatives_touch({membership.initiative_id for membership in rows})
+    return rows
 
 
 @transaction.atomic

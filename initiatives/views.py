@@ -111,6 +111,7 @@ def board(request):
         "total": sum(column.total for column in columns),
         "page_size": page_size,
         "can_create": can(request.user, Action.CREATE),
+        "can_import": can(request.user, Action.IMPORT_PORTFOLIO),
     }
     return render_page_or_partial(request, template, "board", context)
 

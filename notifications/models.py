@@ -19,6 +19,19 @@ class Kind(models.TextChoices):
     QUIET = "quiet", "Quiet initiative"
     REVIEW_WAITING = "review_waiting", "Review waiting"
     DIGEST = "digest", "Weekly digest"
+    MENTION = "mention", "Mentioned"
+    COMMENT = "comment", "Comment on something I watch"
+    REVIEW_REQUESTED = "review_requested", "Review requested"
+    GATE_DECIDED = "gate_decided", "Gate decided"
+    ITEM_REOPENED = "item_reopened", "Item reopened by a missed target"
+    GATEKEEPER_ADDED = "gatekeeper_added", "Added as gatekeeper"
+    MEMBER_ADDED = "member_added", "Added to a team"
+    SUMMARY = "summary", "Daily summary"
+
+
+# Everybody chooses how each of these reaches them by email; escalations always do,
+# and the daily summary is what "daily" means.
+CHOOSABLE_KINDS = [kind for kind in Kind if kind not in (Kind.ESCALATION, Kind.SUMMARY)]
 
 
 class ReminderPolicy(models.Model):
@@ -118,6 +131,41 @@ class NotificationPreference(models.Model):
         return f"Notification preferences of {self.user}"
 
 
+class Delivery(models.TextChoices):
+    NOW = "now", "At once"
+    DAILY = "daily", "Daily summary"
+    OFF = "off", "Inbox only"
+
+
+class DeliveryPreference(models.Model):
+    """How one kind of notice reaches one person by email; the inbox always gets it.
+
+    Without a row, reminders and the digest follow NotificationPreference's two
+    switches, and every other kind is emailed at once.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="delivery_preferences"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    delivery = models.CharField(max_length=8, choices=Delivery.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="delivery_preference_unique"),
+            models.CheckConstraint(
+                condition=Q(delivery__in=Delivery.values), name="delivery_preference_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["escalation", "summary"]),
+                name="delivery_preference_kind_choosable",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.user}: {self.get_delivery_display()}"
+
+
 class NotificationQuerySet(models.QuerySet):
     def unread(self):
         return self.filter(read_at__isnull=True)
@@ -139,6 +187,8 @@ class Notification(models.Model):
         FAILED = "failed", "Failed"
         # In the inbox only: the recipient turned this email off, or has no address.
         SKIPPED = "skipped", "In-app only"
+        # Emailed with the next daily summary, as the recipient chose.
+        DAILY = "daily", "Waiting for the daily summary"
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
@@ -176,7 +226,7 @@ class Notification(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(state__in=["pending", "sent", "failed", "skipped"]),
+                condition=Q(state__in=["pending", "sent", "failed", "skipped", "daily"]),
                 name="notification_state_valid",
             ),
             models.CheckConstraint(

@@ -26,7 +26,14 @@ from django.utils import timezone
 
 from initiatives.models import Initiative
 from notifications import selectors
-from notifications.models import Kind, Notification, NotificationPreference, ReminderPolicy
+from notifications.models import (
+    Delivery,
+    DeliveryPreference,
+    Kind,
+    Notification,
+    NotificationPreference,
+    ReminderPolicy,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -300,13 +307,30 @@ def _plan_reviews_waiting(rulebook: Rulebook, now: datetime.datetime) -> list[Pl
 # --- Inserting and sending ---------------------------------------------------------------
 
 
-def _email_wanted(planned: Planned, preferences: dict[int, tuple[bool, bool]]) -> bool:
+REMINDER_KINDS = {Kind.DUE_SOON, Kind.OVERDUE, Kind.QUIET, Kind.REVIEW_WAITING}
+
+
+def _delivery(planned: Planned, preferences: dict, deliveries: dict) -> str:
+    """now, daily or off: how this notice reaches its recipient by email."""
     if not planned.recipient.email:
-        return False
+        return Delivery.OFF
     if planned.always_email:
-        return True
-    email_digest, email_reminders = preferences.get(planned.recipient.pk, (True, True))
-    return email_digest if planned.kind == Kind.DIGEST else email_reminders
+        return Delivery.NOW
+    chosen = deliveries.get((planned.recipient.pk, planned.kind))
+    if chosen is not None:
+        return chosen
+    if planned.kind == Kind.DIGEST or planned.kind in REMINDER_KINDS:
+        email_digest, email_reminders = preferences.get(planned.recipient.pk, (True, True))
+        wanted = email_digest if planned.kind == Kind.DIGEST else email_reminders
+        return Delivery.NOW if wanted else Delivery.OFF
+    return Delivery.NOW
+
+
+_STATE_FOR_DELIVERY = {
+    Delivery.NOW: Notification.State.PENDING,
+    Delivery.DAILY: Notification.State.DAILY,
+    Delivery.OFF: Notification.State.SKIPPED,
+}
 
 
 def _insert(planned: list[Planned], *, now: datetime.datetime) -> tuple[int, list[int]]:
@@ -317,10 +341,18 @@ def _insert(planned: list[Planned], *, now: datetime.datetime) -> tuple[int, lis
             "user_id", "email_digest", "email_reminders"
         )
     }
+    fresh = _not_created_yet(planned)
+    deliveries = {
+        (user_id, kind): delivery
+        for user_id, kind, delivery in DeliveryPreference.objects.filter(
+            user_id__in={item.recipient.pk for item in fresh}
+        ).values_list("user_id", "kind", "delivery")
+    }
     scan_id = uuid.uuid4()
     rows = []
-    for item in _not_created_yet(planned):
-        email = _email_wanted(item, preferences)
+    for item in fresh:
+        state = _STATE_FOR_DELIVERY[_delivery(item, preferences, deliveries)]
+        email = state == Notification.State.PENDING
         rows.append(
             Notification(
                 recipient=item.recipient,
@@ -331,7 +363,7 @@ def _insert(planned: list[Planned], *, now: datetime.datetime) -> tuple[int, lis
                 subject=item.subject[:200],
                 body_text=item.body_text,
                 body_html=item.body_html,
-                state=Notification.State.PENDING if email else Notification.State.SKIPPED,
+                state=state,
                 scan_id=scan_id,
                 enqueued_at=now if email else None,
                 created_at=now,
@@ -641,3 +673,16 @@ def notifications_mark_all_read(*, user) -> int:
     return Notification.objects.filter(recipient=user, read_at__isnull=True).update(
         read_at=timezone.now()
     )
+
+
+def delivery_preferences_set(*, user, deliveries: dict[str, str]) -> None:
+    """Choose, per kind, whether a notice is emailed at once, in the daily summary, or not."""
+    from notifications.models import CHOOSABLE_KINDS
+
+    with transaction.atomic():
+        for kind, delivery in deliveries.items():
+            if kind not in CHOOSABLE_KINDS or delivery not in Delivery.values:
+                continue
+            DeliveryPreference.objects.update_or_create(
+                user=user, kind=kind, defaults={"delivery": delivery}
+            )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import DatabaseError
 
 from notifications import services
 
@@ -54,3 +55,25 @@ def reminder_scan_task() -> dict:
 def weekly_digest_task() -> dict:
     result = services.digest_send()
     return {"created": result.created, "queued": len(result.to_send)}
+
+
+@shared_task(
+    bind=True,
+    # The database was away: try again later; the unique keys make a rerun harmless.
+    autoretry_for=(DatabaseError,),
+    retry_backoff=SEND_RETRY_BACKOFF,
+    retry_backoff_max=SEND_RETRY_BACKOFF_MAX,
+    max_retries=5,
+)
+def notices_for_event_task(self, event: str, payload: dict) -> int:
+    """Insert an event's notices; running it again (a retry, a redelivery) adds nothing."""
+    from notifications.notices import notices_for_event
+
+    return len(notices_for_event(event=event, payload=payload))
+
+
+@shared_task
+def daily_summary_task() -> int:
+    from notifications.notices import daily_summary_send
+
+    return daily_summary_send()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse
@@ -11,8 +12,17 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from core.htmx import is_partial_request, render_page_or_partial, vary_on_htmx
-from notifications.models import Notification, NotificationPreference
+from notifications.models import (
+    CHOOSABLE_KINDS,
+    Delivery,
+    DeliveryPreference,
+    Kind,
+    Notification,
+    NotificationPreference,
+)
 from notifications.services import (
+    REMINDER_KINDS,
+    delivery_preferences_set,
     notification_mark_read,
     notification_preference_set,
     notifications_mark_all_read,
@@ -32,11 +42,31 @@ def _back(request):
 def _inbox_context(request) -> dict:
     notifications = Notification.objects.for_inbox(request.user)
     page = Paginator(notifications, PAGE_SIZE).get_page(request.GET.get("page"))
+    preference = _preference(request.user)
     return {
         "page": page,
         "unread_count": Notification.objects.filter(recipient=request.user).unread().count(),
-        "preference": _preference(request.user),
+        "preference": preference,
+        "deliveries": _deliveries(request.user, preference),
+        "delivery_choices": Delivery.choices,
     }
+
+
+def _deliveries(user, preference: NotificationPreference) -> list[dict]:
+    """Each kind a person may choose for, with their choice (or what it is by default)."""
+    chosen = dict(DeliveryPreference.objects.filter(user=user).values_list("kind", "delivery"))
+    rows = []
+    for kind in CHOOSABLE_KINDS:
+        if kind in chosen:
+            current = chosen[kind]
+        elif kind == Kind.DIGEST:
+            current = Delivery.NOW if preference.email_digest else Delivery.OFF
+        elif kind in REMINDER_KINDS:
+            current = Delivery.NOW if preference.email_reminders else Delivery.OFF
+        else:
+            current = Delivery.NOW
+        rows.append({"kind": kind, "label": Kind(kind).label, "current": current})
+    return rows
 
 
 def _preference(user) -> NotificationPreference:
@@ -64,6 +94,8 @@ def bell(request):
     context = {
         "unread_count": Notification.objects.filter(recipient=request.user).unread().count(),
         "is_current": (current or "").startswith(reverse("notifications:inbox")),
+        # The bell asks again every few live-page intervals (30 s by default).
+        "poll_seconds": settings.TOLLGATE_LIVE_POLL_SECONDS * 3,
     }
     return render(request, "notifications/bell.html", context)
 
@@ -96,12 +128,27 @@ def notifications_read_all(request):
 @login_required
 @require_POST
 def preferences_update(request):
-    preference = notification_preference_set(
-        user=request.user,
-        email_digest=request.POST.get("email_digest") == "on",
-        email_reminders=request.POST.get("email_reminders") == "on",
-    )
+    deliveries = {
+        kind: request.POST[f"delivery_{kind}"]
+        for kind in CHOOSABLE_KINDS
+        if f"delivery_{kind}" in request.POST
+    }
+    if deliveries:
+        delivery_preferences_set(user=request.user, deliveries=deliveries)
+        preference = _preference(request.user)
+    else:
+        # The two switches of earlier versions of this form (and of scripts using it).
+        preference = notification_preference_set(
+            user=request.user,
+            email_digest=request.POST.get("email_digest") == "on",
+            email_reminders=request.POST.get("email_reminders") == "on",
+        )
     if is_partial_request(request):
-        context = {"preference": preference, "saved": True}
+        context = {
+            "preference": preference,
+            "deliveries": _deliveries(request.user, preference),
+            "delivery_choices": Delivery.choices,
+            "saved": True,
+        }
         return vary_on_htmx(render(request, f"{TEMPLATE}#preferences", context))
     return vary_on_htmx(_back(request))

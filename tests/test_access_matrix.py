@@ -18,13 +18,16 @@ import os
 import re
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from rest_framework.test import APIClient
 
 from apiauth.models import ApiToken
+from collaboration.services import attachment_upload, comment_create
 from initiatives.models import Activity
 from notifications.models import Notification
+from portfolio_import.models import ImportRun
 from teams.models import TeamMembership
 from tests.factories import TargetFactory, UserFactory
 
@@ -75,11 +78,16 @@ READ_INITIATIVE = (LOGIN, 200, 200, 404, 200, 404, 200, 200)
 EDIT_INITIATIVE = (LOGIN, 403, 403, 404, OK, 404, 403, OK)
 # Checklist and measurements: the owner's side plus the initiative's members.
 WORK_ON_INITIATIVE = (LOGIN, 403, OK, 404, OK, 404, 403, OK)
+# Comments: every reader but viewers.
+COMMENT_ON_INITIATIVE = (LOGIN, 403, OK, 404, OK, 404, OK, OK)
 # Portfolio admins only, on something everybody who may read it can see.
 ADMIN_ON_INITIATIVE = (LOGIN, 403, 403, 404, 403, 404, 403, OK)
 # Team management: admins and the team's leads (no lead among these personas but the
 # admin); people who read the team get 403, those who cannot see it 404.
 MANAGE_TEAM = (LOGIN, 403, 403, 404, 403, 404, 403, OK)
+# The portfolio import: portfolio admins only.
+ADMIN_PAGE = (LOGIN, 403, 403, 403, 403, 403, 403, 200)
+ADMIN_WRITE = (LOGIN, 403, 403, 403, 403, 403, 403, OK)
 
 PAGES: dict[str, dict[str, tuple]] = {
     # Board, dashboard and exports: every signed-in persona, each sees only what it may read.
@@ -118,6 +126,27 @@ PAGES: dict[str, dict[str, tuple]] = {
     },
     # A checklist item: its fragment for readers, its update for the initiative's workers.
     "gates:item": {"GET": READ_INITIATIVE, "POST": WORK_ON_INITIATIVE},
+    # The discussion: readers read it and everybody but viewers writes in it; `member`
+    # wrote the comment and uploaded the file that the pk rows name.
+    "collaboration:discussion": {"GET": READ_INITIATIVE},
+    "collaboration:comment-add": {"GET": POST_ONLY, "POST": COMMENT_ON_INITIATIVE},
+    "collaboration:mention-suggestions": {"GET": READ_INITIATIVE},
+    "collaboration:live": {"GET": READ_INITIATIVE},
+    "collaboration:watch": {"GET": POST_ONLY, "POST": (LOGIN, OK, OK, 404, OK, 404, OK, OK)},
+    "collaboration:comment-edit": {
+        "GET": (LOGIN, 403, 200, 404, 403, 404, 403, 403),
+        "POST": (LOGIN, 403, OK, 404, 403, 404, 403, 403),
+    },
+    "collaboration:comment-delete": {
+        "GET": POST_ONLY,
+        "POST": (LOGIN, 403, OK, 404, 403, 404, 403, OK),
+    },
+    "collaboration:item-file-add": {"GET": POST_ONLY, "POST": WORK_ON_INITIATIVE},
+    "collaboration:file": {"GET": READ_INITIATIVE},
+    "collaboration:file-delete": {
+        "GET": POST_ONLY,
+        "POST": (LOGIN, 403, OK, 404, OK, 404, 403, OK),
+    },
     "gates:awaiting": {"GET": EVERYONE},
     "gates:awaiting-count": {"GET": EVERYONE},
     "gates:review": {"GET": POST_ONLY, "POST": EDIT_INITIATIVE},
@@ -148,6 +177,11 @@ PAGES: dict[str, dict[str, tuple]] = {
         "GET": (LOGIN, 403, 403, 403, 403, 403, 403, 200),
         "POST": (LOGIN, 403, 403, 403, 403, 403, 403, OK),
     },
+    "portfolio_import:upload": {"GET": ADMIN_PAGE, "POST": ADMIN_WRITE},
+    "portfolio_import:template": {"GET": ADMIN_PAGE},
+    "portfolio_import:export": {"GET": ADMIN_PAGE},
+    "portfolio_import:preview": {"GET": ADMIN_PAGE},
+    "portfolio_import:apply": {"GET": POST_ONLY, "POST": ADMIN_WRITE},
     # Public by design: load balancers and integrators before they have a token.
     "healthz": {"GET": PUBLIC},
     "schema": {"GET": PUBLIC},
@@ -194,8 +228,13 @@ OPERATIONS: dict[str, tuple] = {
     "GET /api/v1/activity/": API_LIST,
     "GET /api/v1/activity/{id}/": API_READ,
     "GET /api/v1/portfolio/summary/": API_LIST,
+    "GET /api/v1/initiatives/{key}/comments/": API_READ,
+    "POST /api/v1/initiatives/{key}/comments/": (401, 403, OK, 404, OK, 404, OK, OK),
+    "GET /api/v1/initiatives/{key}/attachments/": API_READ,
+    "POST /api/v1/initiatives/{key}/attachments/": (401, 403, OK, 404, OK, 404, OK, OK),
     "GET /api/v1/teams/": API_LIST,
     "GET /api/v1/teams/{slug}/": API_READ,
+    "POST /api/v1/imports/": (401, 403, 403, 403, 403, 403, 403, OK),
 }
 # What an operation needs besides its path to reach the permission check.
 QUERIES = {"GET /api/v1/initiatives/{key}/clearance/": "stage"}
@@ -268,6 +307,13 @@ def world(initiative, gate, member, team_member, other_initiative):
         body_text="The gate is due soon.",
     )
     token, _ = ApiToken.issue(user=initiative.owner, name="matrix")
+    comment = comment_create(initiative=initiative, actor=member, body="Matrix comment")
+    attachment = attachment_upload(
+        initiative=initiative,
+        actor=member,
+        uploaded_file=SimpleUploadedFile("matrix.txt", b"evidence"),
+        item=gate.items.order_by("pk").first(),
+    )
     return {
         "key": initiative.key,
         "slug": initiative.team.slug,
@@ -282,12 +328,20 @@ def world(initiative, gate, member, team_member, other_initiative):
         "transition": initiative.transitions.order_by("pk").first().pk,
         "stage": initiative.stage.key,
         "membership_id": initiative.memberships.get(user=member).pk,
+        "comment": comment.pk,
+        "attachment": attachment.pk,
+        "import_run": ImportRun.objects.create(report={"files": ["matrix.csv"]}).pk,
     }
 
 
 # Which object a `pk` names, per URL name (or API path prefix).
 PAGE_PKS = {
     "gates:item": "item",
+    "collaboration:comment-edit": "comment",
+    "collaboration:comment-delete": "comment",
+    "collaboration:item-file-add": "item",
+    "collaboration:file": "attachment",
+    "collaboration:file-delete": "attachment",
     "gates:review": "gate",
     "gates:vote": "gate",
     "gates:gatekeeper-add": "gate",
@@ -296,6 +350,8 @@ PAGE_PKS = {
     "apiauth:token-revoke": "token",
     "teams:member-role": "team_membership",
     "teams:member-remove": "team_membership",
+    "portfolio_import:preview": "import_run",
+    "portfolio_import:apply": "import_run",
 }
 API_IDS = {
     "activity": "activity",

@@ -21,8 +21,9 @@ LAYERS = [
     ["initiatives"],
     ["compliance"],  # EU AI Act classification of initiatives (to come)
     ["gates"],
-    ["collaboration"],  # comments, attachments and watching (to come)
-    ["notifications", "reports"],
+    ["collaboration"],  # comments, mentions, evidence files and watching
+    ["notifications", "reports", "portfolio_import"],
+    ["demo"],  # the demo and benchmark data, loaded through portfolio_import
 ]
 # The modules whose imports are checked, by name (a module, or a package of modules).
 CHECKED_KINDS = {"models", "services", "selectors", "policy"}

@@ -31,9 +31,12 @@ INSTALLED_APPS = [
     "teams",
     "initiatives",
     "gates",
+    "collaboration",
     "reports",
     "notifications",
     "apiauth",
+    "portfolio_import",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -124,6 +127,34 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Uploaded evidence files: the local filesystem unless an S3-compatible bucket is named.
+# Neither is served by URL: every download goes through a view that checks the policy.
+MEDIA_ROOT = Path(env("TOLLGATE_MEDIA_ROOT", default=str(BASE_DIR / "media")))
+if env("TOLLGATE_S3_BUCKET", default=""):
+    STORAGES["evidence"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env("TOLLGATE_S3_BUCKET"),
+            "endpoint_url": env("TOLLGATE_S3_ENDPOINT_URL", default=None),
+            "region_name": env("TOLLGATE_S3_REGION", default=None),
+            # Unset: boto3's own chain (AWS_* variables, instance roles).
+            "access_key": env("TOLLGATE_S3_ACCESS_KEY_ID", default=None),
+            "secret_key": env("TOLLGATE_S3_SECRET_ACCESS_KEY", default=None),
+            "default_acl": None,
+            "file_overwrite": False,
+            "querystring_auth": True,
+            "addressing_style": env("TOLLGATE_S3_ADDRESSING_STYLE", default=None),
+        },
+    }
+else:
+    STORAGES["evidence"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": MEDIA_ROOT, "base_url": None},
+    }
+TOLLGATE_UPLOAD_MAX_MB = env.int("TOLLGATE_UPLOAD_MAX_MB", default=25)
+TOLLGATE_COMMENT_EDIT_MINUTES = env.int("TOLLGATE_COMMENT_EDIT_MINUTES", default=15)
+# How often an open initiative page asks for news (comments, ticks, decisions), and the bell.
+TOLLGATE_LIVE_POLL_SECONDS = env.int("TOLLGATE_LIVE_POLL_SECONDS", default=10)
 
 # Email: EMAIL_URL (smtp://user:pass@host:587?tls=True) wins; otherwise EMAIL_BACKEND.
 if "EMAIL_URL" in env:
@@ -178,6 +209,11 @@ CELERY_BEAT_SCHEDULE = {
     "weekly-digest": {
         "task": "notifications.tasks.weekly_digest_task",
         "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
+    },
+    # Every day at 07:00: one email per person with the notices they chose to get daily.
+    "daily-summary": {
+        "task": "notifications.tasks.daily_summary_task",
+        "schedule": crontab(minute=0, hour=7),
     },
     # Every day at 03:30: forget API idempotency keys older than 24 hours.
     "idempotency-keys-purge": {
@@ -270,6 +306,9 @@ TOLLGATE_BOARD_PAGE_SIZE = env.int("TOLLGATE_BOARD_PAGE_SIZE", default=20)
 TOLLGATE_MEASUREMENT_RAW_DAYS = env.int("TOLLGATE_MEASUREMENT_RAW_DAYS", default=90)
 # Notifications emailed per transaction and per mail-server connection.
 TOLLGATE_NOTIFICATION_BATCH_SIZE = env.int("TOLLGATE_NOTIFICATION_BATCH_SIZE", default=200)
+# The portfolio import: largest file, and most rows per table.
+TOLLGATE_IMPORT_MAX_BYTES = env.int("TOLLGATE_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
+TOLLGATE_IMPORT_MAX_ROWS = env.int("TOLLGATE_IMPORT_MAX_ROWS", default=100_000)
 # Reminder rules (a framework's ReminderPolicy, edited in the admin, overrides any of them).
 TOLLGATE_REMINDERS = {
     "due_soon_days": [7, 1],  # remind the owner and team 7 and 1 days before a gate is due

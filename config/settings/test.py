@@ -20,6 +20,7 @@ if not CELERY_TASK_ALWAYS_EAGER:
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "evidence": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
 }
 # Without Redis, one process's memory: the database cache would add its own queries to
 # every page's count, and the counts are tests. (tests/conftest.py clears it per test.)

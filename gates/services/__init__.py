@@ -3,14 +3,21 @@
 Every service runs in a transaction and writes the activity log. One module per
 workflow; import the services from here:
 
-- `lifecycle`: starting an initiative, changing it (a new sponsor becomes the
-  gatekeeper), resuming it after a hold, and opening a stage's gate.
+- `lifecycle`: starting initiatives (one, or many at once for the import), changing
+  one (a new sponsor becomes the gatekeeper), resuming it after a hold, completing it,
+  and opening a stage's gate.
 - `checklists`: ticking, unticking and annotating checklist items.
 - `production_bar`: targets and measurements, and the items that follow them.
 - `decisions`: gatekeepers and their rule, review requests, votes and decisions.
+- `moments`: when an event happened; the services that take `at` (imported history)
+  check it here: not in the future, not before the initiative started.
 """
 
-from gates.services.checklists import checklist_item_update
+from gates.services.checklists import (
+    ChecklistChange,
+    checklist_item_update,
+    checklist_items_update,
+)
 from gates.services.decisions import (
     combine_votes,
     decision_snapshot,
@@ -20,11 +27,15 @@ from gates.services.decisions import (
     gatekeeper_add,
 )
 from gates.services.lifecycle import (
+    InitiativeStart,
     gate_open,
+    initiative_complete,
     initiative_resume,
     initiative_start,
     initiative_update,
+    initiatives_start,
 )
+from gates.services.moments import event_time
 from gates.services.production_bar import (
     MeasurementInput,
     measurement_record,
@@ -33,18 +44,24 @@ from gates.services.production_bar import (
 )
 
 __all__ = [
+    "ChecklistChange",
+    "InitiativeStart",
     "MeasurementInput",
     "checklist_item_update",
+    "checklist_items_update",
     "combine_votes",
     "decision_snapshot",
+    "event_time",
     "gate_open",
     "gate_request_review",
     "gate_rule_set",
     "gate_vote",
     "gatekeeper_add",
+    "initiative_complete",
     "initiative_resume",
     "initiative_start",
     "initiative_update",
+    "initiatives_start",
     "measurement_record",
     "measurements_record",
     "target_create",

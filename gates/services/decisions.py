@@ -4,6 +4,8 @@ decision does to the initiative (advance, hold, recycle, stop).
 
 from __future__ import annotations
 
+import datetime
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -11,6 +13,7 @@ from django.utils import timezone
 
 from core.events import Event, publish_on_commit
 from core.types import Actor
+from gates import snapshots
 from gates.models import (
     ADVANCING,
     ChecklistItem,
@@ -24,6 +27,7 @@ from gates.models import (
     readiness_of,
 )
 from gates.services.lifecycle import gate_open
+from gates.services.moments import event_time
 from initiatives.activity import activity_log
 from initiatives.exceptions import AlreadyDecided, InvalidState
 from initiatives.models import Initiative, Stage, stalls_on_for
@@ -48,6 +52,10 @@ def gatekeeper_add(*, gate: Gate, user: AbstractBaseUser, actor: Actor) -> Gatek
             verb="gate.gatekeeper_added",
             obj=gate,
             after=str(user),
+        )
+        publish_on_commit(
+            Event.GATE_GATEKEEPER_ADDED,
+            {"initiative": gate.initiative.key, "gate": gate.pk, "user_id": user.pk},
         )
     return gatekeeper
 
@@ -81,11 +89,12 @@ def gate_rule_set(*, gate: Gate, rule: str, actor: Actor) -> Gate:
 
 
 @transaction.atomic
-def gate_request_review(*, gate: Gate, actor: Actor) -> Gate:
+def gate_request_review(*, gate: Gate, actor: Actor, at: datetime.datetime | None = None) -> Gate:
     """The owner's side asks the gatekeepers to decide.
 
     Returns the gate, now in review. Raises AlreadyDecided for a decided gate, InvalidState
     when a review is already asked for, the initiative is not active or nobody keeps the gate.
+    `at` is when it was asked, for imported history (see event_time).
     """
     gate = Gate.objects.select_for_update().select_related("initiative").get(pk=gate.pk)
     if gate.state == Gate.State.IN_REVIEW:
@@ -96,9 +105,10 @@ def gate_request_review(*, gate: Gate, actor: Actor) -> Gate:
         raise InvalidState("Only an active initiative can ask for a review.")
     if not gate.gatekeepers.exists():
         raise InvalidState("This gate has no gatekeepers; ask a portfolio admin to add one.")
+    moment = event_time(at, gate.initiative, not_before=gate.opened_at if at else None)
     gate.state = Gate.State.IN_REVIEW
     gate.review_round += 1
-    gate.review_requested_at = timezone.now()
+    gate.review_requested_at = moment
     gate.review_requested_by = actor
     gate.version += 1
     gate.save(
@@ -116,8 +126,26 @@ def gate_request_review(*, gate: Gate, actor: Actor) -> Gate:
         verb="gate.review_requested",
         obj=gate,
         after={"round": gate.review_round},
+        at=moment,
     )
     initiative_touch(gate.initiative_id)
+    if at is not None:
+        return gate  # imported history: nobody is asked again
+    cleared, required = readiness_of(list(gate.items.all()))
+    publish_on_commit(
+        Event.GATE_REVIEW_REQUESTED,
+        {
+            "initiative": gate.initiative.key,
+            "initiative_name": gate.initiative.name,
+            "gate": gate.pk,
+            "round": gate.review_round,
+            "requested_by": actor.get_username() if actor is not None else None,
+            "requested_by_name": (actor.get_full_name() or actor.get_username())
+            if actor is not None
+            else None,
+            "readiness": {"cleared": cleared, "required": required},
+        },
+    )
     return gate
 
 
@@ -144,6 +172,7 @@ def gate_vote(
     decision: str,
     rationale: str,
     override_justification: str = "",
+    at: datetime.datetime | None = None,
 ) -> Gate:
     """Record a gatekeeper's vote; when the gate's rule is met, take the decision.
 
@@ -152,7 +181,7 @@ def gate_vote(
     gets AlreadyDecided. Raises InvalidState outside a review, for someone who does not keep
     the gate or has voted this round, and ValidationError for an unknown decision, a missing
     rationale, a go over open required items without a justification, or an advance past
-    the last stage.
+    the last stage. `at` is when the vote was cast, for imported history (see event_time).
     """
     gate = Gate.objects.select_for_update().select_related("initiative", "stage").get(pk=gate.pk)
     if gate.state == Gate.State.DECIDED:
@@ -196,6 +225,7 @@ def gate_vote(
         )
     if errors:
         raise ValidationError(errors)
+    moment = event_time(at, gate.initiative, not_before=gate.review_requested_at if at else None)
 
     Vote.objects.create(
         gate=gate,
@@ -204,6 +234,7 @@ def gate_vote(
         decision=decision,
         rationale=rationale,
         override_justification=override_justification,
+        created_at=moment,
     )
     activity_log(
         actor=actor,
@@ -212,6 +243,7 @@ def gate_vote(
         obj=gate,
         after=decision,
         message=rationale,
+        at=moment,
     )
     if gate.rule == Gate.Rule.ANY:
         outcome = decision
@@ -241,17 +273,21 @@ def gate_vote(
         items=items,
         open_required=open_required,
         following=following,
+        at=moment,
+        announce=at is None,
     )
     return gate
 
 
-def decision_snapshot(gate: Gate, items: list[ChecklistItem]) -> dict:
+def decision_snapshot(
+    gate: Gate, items: list[ChecklistItem], at: datetime.datetime | None = None
+) -> dict:
     """What the deciders saw, as JSON: every checklist item and the latest value of every
     target, with the readiness they added up to."""
     targets = gate.initiative.targets.order_by("metric_key")
     cleared, required = readiness_of(items)
     return {
-        "taken_at": timezone.now().isoformat(),
+        "taken_at": (at or timezone.now()).isoformat(),
         "readiness": {"cleared": cleared, "required": required},
         "checklist": [
             {
@@ -294,9 +330,14 @@ def _gate_decide(
     items: list[ChecklistItem],
     open_required: list[ChecklistItem],
     following: Stage | None,
+    at: datetime.datetime,
+    announce: bool = True,
 ) -> None:
-    snapshot = decision_snapshot(gate, items)
-    now = timezone.now()
+    """Take the decision at `at`; imported history (not `announce`) tells no integration."""
+    snapshot = snapshots.contribute(
+        gate=gate, items=items, snapshot=decision_snapshot(gate, items, at)
+    )
+    now = at
     try:
         with transaction.atomic():
             GateDecision.objects.create(
@@ -313,7 +354,7 @@ def _gate_decide(
         raise AlreadyDecided("This gate was decided a moment ago by somebody else.") from error
 
     initiative = Initiative.objects.select_for_update().get(pk=gate.initiative_id)
-    today = timezone.localdate()
+    today = timezone.localdate(now)
     gate.decided_by = actor
     gate.decided_at = now
     gate.rationale = rationale
@@ -359,21 +400,22 @@ def _gate_decide(
         obj=gate,
         after=decision,
         message=rationale,
+        at=now,
     )
-    publish_on_commit(
-        Event.GATE_DECIDED,
-        {
-            "initiative": initiative.key,
-            "initiative_name": initiative.name,
-            "gate": gate.pk,
-            "stage": gate.stage.key,
-            "stage_name": gate.stage.name,
-            "decision": decision,
-            "decided_by": actor.get_username() if actor is not None else None,
-            "decided_at": now.isoformat(),
-            "rationale": rationale,
-        },
-    )
+    payload = {
+        "initiative": initiative.key,
+        "initiative_name": initiative.name,
+        "gate": gate.pk,
+        "stage": gate.stage.key,
+        "stage_name": gate.stage.name,
+        "decision": decision,
+        "decision_label": Decision(decision).label,
+        "decided_by": actor.get_username() if actor is not None else None,
+        "decided_at": now.isoformat(),
+        "rationale": rationale,
+    }
+    if announce:
+        publish_on_commit(Event.GATE_DECIDED, payload)
     if decision in ADVANCING:
         _advance(
             initiative=initiative,
@@ -382,6 +424,8 @@ def _gate_decide(
             actor=actor,
             decision=decision,
             conditions=open_required if decision == Decision.CONDITIONAL_GO else [],
+            at=now,
+            announce=announce,
         )
 
 
@@ -393,8 +437,10 @@ def _advance(
     actor: Actor,
     decision: str,
     conditions: list[ChecklistItem],
+    at: datetime.datetime,
+    announce: bool,
 ) -> None:
-    today = timezone.localdate()
+    today = timezone.localdate(at)
     previous = initiative.stage
     initiative.stage = following
     initiative.stage_entered_on = today
@@ -407,6 +453,7 @@ def _advance(
         gate=gate,
         decision=decision,
         decided_by=actor,
+        transitioned_at=at,
     )
     activity_log(
         actor=actor,
@@ -416,21 +463,17 @@ def _advance(
         field="stage",
         before=previous.name,
         after=following.name,
+        at=at,
     )
-    publish_on_commit(
-        Event.INITIATIVE_STAGE_CHANGED,
-        {
-            "initiative": initiative.key,
-            "initiative_name": initiative.name,
-            "from_stage": previous.key,
-            "to_stage": following.key,
-            "decision": decision,
-        },
-    )
-    gate_open(
-        initiative=initiative,
-        stage=following,
-        actor=actor,
-        opened_on=today,
-        conditions=conditions,
-    )
+    if announce:
+        publish_on_commit(
+            Event.INITIATIVE_STAGE_CHANGED,
+            {
+                "initiative": initiative.key,
+                "initiative_name": initiative.name,
+                "from_stage": previous.key,
+                "to_stage": following.key,
+                "decision": decision,
+            },
+        )
+    gate_open(initiative=initiative, stage=following, actor=actor, at=at, conditions=conditions)

@@ -12,9 +12,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from core.events import Event, publish_many_on_commit
+from core.events import Event, publish_many_on_commit, publish_on_commit
 from core.types import Actor
-from gates.models import ChecklistItem, Gate
+from gates.models import ChecklistItem, Gate, StageTransition
+from gates.services.moments import event_time
 from initiatives.activity import activity_entry, activity_log, activity_log_many
 from initiatives.models import Initiative, Measurement, Target
 from initiatives.services import initiative_touch
@@ -31,23 +32,27 @@ def target_create(
     category: str | None = None,
     unit: str | None = None,
     description: str = "",
+    at: datetime.datetime | None = None,
 ) -> Target:
     """Add a line to the production bar; checklist items that name its metric follow it.
 
     Returns the saved target. Raises ValidationError for a bad threshold or comparator, or a
-    metric the initiative already targets.
+    metric the initiative already targets. `at` is when it was added, for imported history
+    (see event_time).
     """
-    defaults = Target.STANDARD_METRICS.get(metric_key, ("business", ">=", ""))
-    target = Target(
-        initiative=initiative,
-        metric_key=metric_key,
-        category=category or defaults[0],
-        comparator=comparator or defaults[1],
-        unit=defaults[2] if unit is None else unit,
-        threshold=threshold,
-        description=description,
+    moment = event_time(at, initiative)
+    target = target_build(
+        initiative,
+        {
+            "metric_key": metric_key,
+            "threshold": threshold,
+            "comparator": comparator,
+            "category": category,
+            "unit": unit,
+            "description": description,
+        },
     )
-    target.full_clean()
+    target.validate_constraints()
     target.save()
     ChecklistItem.objects.filter(
         gate__initiative=initiative,
@@ -56,9 +61,34 @@ def target_create(
         target__isnull=True,
     ).update(target=target)
     activity_log(
-        actor=actor, initiative=initiative, verb="target.created", obj=target, after=str(target)
+        actor=actor,
+        initiative=initiative,
+        verb="target.created",
+        obj=target,
+        after=str(target),
+        at=moment,
     )
     initiative_touch(initiative.pk)
+    return target
+
+
+def target_build(initiative: Initiative, spec: dict) -> Target:
+    """An unsaved target from {"metric_key", "threshold", and optionally "comparator",
+    "category", "unit", "description"}; standard metrics know their comparator and unit."""
+    metric_key = spec["metric_key"]
+    defaults = Target.STANDARD_METRICS.get(metric_key, ("business", ">=", ""))
+    unit = spec.get("unit")
+    target = Target(
+        initiative=initiative,
+        metric_key=metric_key,
+        category=spec.get("category") or defaults[0],
+        comparator=spec.get("comparator") or defaults[1],
+        unit=defaults[2] if unit is None else unit,
+        threshold=spec["threshold"],
+        description=spec.get("description") or "",
+    )
+    # Uniqueness and the check constraints are the database's (and target_create's).
+    target.full_clean(exclude=["initiative"], validate_unique=False, validate_constraints=False)
     return target
 
 
@@ -90,7 +120,11 @@ def measurement_record(
 
 @transaction.atomic
 def measurements_record(
-    *, rows: list[MeasurementInput], actor: Actor, source: str = Measurement.Source.INTEGRATION
+    *,
+    rows: list[MeasurementInput],
+    actor: Actor,
+    source: str = Measurement.Source.INTEGRATION,
+    history: bool = False,
 ) -> list[Measurement]:
     """Record a batch of measurements with a constant number of queries.
 
@@ -98,6 +132,9 @@ def measurements_record(
     that flips to met ticks its linked items, one that flips to missed reopens them.
     Returns the saved measurements in the order of `rows`. Raises ValidationError, naming
     each row, for a reading in the future or one that is not a finite number.
+    With `history` (imports), what follows a reading is logged at the reading's
+    time, not now, nothing is announced, and readings from before their
+    initiative started are refused.
     """
     if not rows:
         return []
@@ -110,6 +147,8 @@ def measurements_record(
             errors.append(f"Row {index}: value must be a finite number.")
     if errors:
         raise ValidationError(errors)
+    if history:
+        _readings_after_start(rows)
     target_ids = sorted({row.target.pk for row in rows})
     # Lock the targets in a fixed order so two batches cannot deadlock.
     targets = {
@@ -150,7 +189,7 @@ def measurements_record(
         )
         if status != target.status:
             flipped.append(target)
-            if status == Target.Status.MISSED:
+            if status == Target.Status.MISSED and not history:
                 missed.append(
                     {
                         "initiative": target.initiative.key,
@@ -173,6 +212,7 @@ def measurements_record(
                     before=target.status,
                     after=status,
                     message=f"{target.metric_key} = {measurement.value:g}{target.unit}",
+                    at=measurement.measured_at if history else None,
                 )
             )
         target.latest_value = measurement.value
@@ -190,15 +230,44 @@ def measurements_record(
     # One announcement for the batch: the webhooks are looked up once, however many flip.
     publish_many_on_commit(Event.TARGET_MISSED, missed)
     if flipped:
-        items_follow_targets(flipped, actor=actor)
+        items_follow_targets(flipped, actor=actor, history=history)
     Initiative.objects.filter(pk__in={target.initiative_id for target in targets.values()}).update(
         updated_at=now, version=F("version") + 1
     )
     return measurements
 
 
-def items_follow_targets(targets: list[Target], *, actor: Actor) -> None:
-    """Met → linked open items done with the measurement as evidence; missed → reopened."""
+def _readings_after_start(rows: list[MeasurementInput]) -> None:
+    """Imported readings come after their initiative started: one query for the batch."""
+    started = dict(
+        StageTransition.objects.filter(
+            initiative_id__in={row.target.initiative_id for row in rows},
+            from_stage__isnull=True,
+        ).values_list("initiative_id", "transitioned_at")
+    )
+    errors = [
+        f"Row {index}: measured before the initiative started."
+        for index, row in enumerate(rows)
+        if row.measured_at is not None
+        and row.target.initiative_id in started
+        and row.measured_at < started[row.target.initiative_id]
+    ]
+    if errors:
+        raise ValidationError(errors)
+
+
+def items_follow_targets(
+    targets: list[Target],
+    *,
+    actor: Actor,
+    at: datetime.datetime | None = None,
+    history: bool = False,
+) -> None:
+    """Met → linked open items done with the measurement as evidence; missed → reopened.
+
+    `at` dates the change (a gate opened in imported history); with `history`
+    each item follows at the time of its target's latest reading.
+    """
     by_id = {target.pk: target for target in targets}
     items = list(
         ChecklistItem.objects.select_for_update()
@@ -208,11 +277,12 @@ def items_follow_targets(targets: list[Target], *, actor: Actor) -> None:
         )
         .select_related("gate__initiative")
     )
-    now = timezone.now()
+    now = at or timezone.now()
     changed, entries = [], []
     for item in items:
         target = by_id[item.target_id]
         initiative = item.gate.initiative
+        moment = target.latest_measured_at if history else now
         reading = f"{target.metric_key} = {target.latest_value:g}{target.unit}"
         if target.status == Target.Status.MET and item.state == ChecklistItem.State.OPEN:
             item.state = ChecklistItem.State.DONE
@@ -221,11 +291,16 @@ def items_follow_targets(targets: list[Target], *, actor: Actor) -> None:
         elif target.status == Target.Status.MISSED and item.state == ChecklistItem.State.DONE:
             item.state = ChecklistItem.State.OPEN
             item.note = f"Reopened: latest measurement {reading} misses the target."
+            if not history:
+                publish_on_commit(
+                    Event.ITEM_REOPENED,
+                    {"initiative": initiative.key, "item": item.pk, "version": item.version + 1},
+                )
         else:
             continue
         item.version += 1
         item.updated_by = actor if actor is not None and actor.is_authenticated else None
-        item.updated_at = now
+        item.updated_at = moment
         changed.append(item)
         entries.append(
             activity_entry(
@@ -236,6 +311,7 @@ def items_follow_targets(targets: list[Target], *, actor: Actor) -> None:
                 field="state",
                 after=item.state,
                 message=item.note,
+                at=moment if (history or at) else None,
             )
         )
     ChecklistItem.objects.bulk_update(

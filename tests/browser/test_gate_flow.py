@@ -40,7 +40,7 @@ def test_owner_ticks_asks_for_review_and_the_sponsor_decides_go(
     page.locator(f"#item-{second.pk} label.segmented__option--not_applicable").click()
     page.wait_for_selector(f"#id_item-{second.pk}-na_reason_error")
     page.fill(f"#id_item-{second.pk}-na_reason", "Covered by the platform team.")
-    page.locator(f"#item-{second.pk} button[type=submit]").click()
+    page.locator(f"#item-{second.pk} .item-form button[type=submit]").click()
     expect(readiness).to_contain_text("2 of 6 required items cleared")
     assert page.evaluate("() => window.tollgateMarker") == "still here"
 

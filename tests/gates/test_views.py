@@ -55,8 +55,9 @@ def test_member_ticks_an_item_and_gets_the_item_and_readiness_back(client, membe
 
 # session, user; the item with its gate and initiative; the person's roles and membership
 # (one query); the service: savepoint, gate and item locks, the update, the activity row,
-# the initiative's version, release; the readiness of the gate.
-TICK_QUERIES = 12
+# the initiative's version, release; the readiness of the gate; the item's comment count
+# and files, shown with it.
+TICK_QUERIES = 14
 
 
 @pytest.mark.parametrize("persona", ["member", "owner", "team_lead", "admin_user"])

@@ -4,10 +4,11 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from collaboration.models import Attachment, Comment
 from gates.models import ChecklistItem
 from gates.services import gatekeeper_add, target_create
 from initiatives.models import Initiative
-from initiatives.policy import Action, access_for, can, get_for_user
+from initiatives.policy import CONTRIBUTION_ACTIONS, Action, access_for, can, get_for_user
 from teams.models import Team, TeamMembership
 from teams.roles import StageRole
 from tests.factories import (
@@ -28,10 +29,11 @@ T, F = True, False
 ALLOWED = {
     "anonymous": set(),
     "inactive_user": set(),  # a deactivated admin: inactive outweighs every role
-    # Admins do everything except vote: only named gatekeepers decide a gate.
-    "admin_user": set(Action) - {A.VOTE},
-    "executive": {A.VIEW, A.VIEW_PORTFOLIO, A.VOTE},  # the sponsor, its gatekeeper
-    "other_executive": {A.VIEW, A.VIEW_PORTFOLIO},
+    # Admins do everything except vote (only named gatekeepers decide a gate) and edit
+    # somebody else's words.
+    "admin_user": set(Action) - {A.VOTE, A.EDIT_COMMENT},
+    "executive": {A.VIEW, A.VIEW_PORTFOLIO, A.VOTE, A.COMMENT},  # the sponsor, its gatekeeper
+    "other_executive": {A.VIEW, A.VIEW_PORTFOLIO, A.COMMENT},
     "owner": {
         A.VIEW,
         A.VIEW_PORTFOLIO,
@@ -40,6 +42,8 @@ ALLOWED = {
         A.EDIT_CHECKLIST,
         A.RECORD_MEASUREMENT,
         A.REQUEST_REVIEW,
+        A.COMMENT,
+        A.DELETE_ATTACHMENT,
     },
     "team_lead": {
         A.VIEW,
@@ -50,11 +54,24 @@ ALLOWED = {
         A.RECORD_MEASUREMENT,
         A.REQUEST_REVIEW,
         A.MANAGE_TEAM,
+        A.COMMENT,
+        A.DELETE_ATTACHMENT,
     },
-    "team_member": {A.VIEW, A.VIEW_PORTFOLIO},
+    "team_member": {A.VIEW, A.VIEW_PORTFOLIO, A.COMMENT},
     "other_pm": {A.VIEW_PORTFOLIO, A.CREATE},
-    "member": {A.VIEW, A.VIEW_PORTFOLIO, A.EDIT_CHECKLIST, A.RECORD_MEASUREMENT},
+    # `member` wrote the comment and uploaded the file the comment and file actions ask about.
+    "member": {
+        A.VIEW,
+        A.VIEW_PORTFOLIO,
+        A.EDIT_CHECKLIST,
+        A.RECORD_MEASUREMENT,
+        A.COMMENT,
+        A.EDIT_COMMENT,
+        A.DELETE_COMMENT,
+        A.DELETE_ATTACHMENT,
+    },
     "outsider": {A.VIEW_PORTFOLIO},
+    # Viewers read the discussion but do not write in it.
     "viewer": {A.VIEW, A.VIEW_PORTFOLIO},
 }
 
@@ -65,7 +82,21 @@ TABLE = [
 ]
 
 
-def subject(action: Action, initiative: Initiative):
+def subject(action: Action, initiative: Initiative, author=None):
+    if action in (A.EDIT_COMMENT, A.DELETE_COMMENT):
+        return Comment.objects.create(
+            initiative=initiative, author=author, body="Looks ready.", body_html="<p>x</p>"
+        )
+    if action == A.DELETE_ATTACHMENT:
+        return Attachment.objects.create(
+            initiative=initiative,
+            uploaded_by=author,
+            name="eval.pdf",
+            storage_key=f"evidence/{initiative.pk}/policy",
+            size=10,
+            content_type="application/pdf",
+            sha256="0" * 64,
+        )
     if action in (A.VOTE, A.MANAGE_GATEKEEPERS):
         return initiative.gates.get()
     if action == A.MANAGE_TEAM:
@@ -78,7 +109,8 @@ def subject(action: Action, initiative: Initiative):
 @pytest.mark.parametrize(("persona", "action", "expected"), TABLE)
 def test_permission_table(request, initiative, persona, action, expected):
     user = request.getfixturevalue(persona)
-    assert can(user, action, subject(action, initiative)) is expected
+    author = request.getfixturevalue("member")
+    assert can(user, action, subject(action, initiative, author)) is expected
 
 
 @pytest.mark.parametrize(
@@ -216,7 +248,10 @@ def test_the_access_object_answers_as_the_table_says(request, initiative, person
     user = request.getfixturevalue(persona)
     access = access_for(user, initiative)
     gate = initiative.gates.get()
-    for action in set(Action) - {A.CREATE, A.VIEW_PORTFOLIO, A.MANAGE_TEAM}:
+    # Portfolio-wide actions are not about one initiative: `can` answers them; contribution
+    # actions are asked about one comment or file.
+    portfolio_wide = {A.CREATE, A.VIEW_PORTFOLIO, A.MANAGE_TEAM, A.IMPORT_PORTFOLIO}
+    for action in set(Action) - portfolio_wide - CONTRIBUTION_ACTIONS:
         assert access.allows(action, gate) is (action in ALLOWED[persona]), action
 
 

@@ -233,11 +233,12 @@ def _board_queries(client, django_assert_num_queries, user, expected, *, ranked=
 
 
 # session, user, the user's groups, frameworks, teams, owners, stages, the count per
-# stage, the ranking of the cards and the shown cards' figures.
-BOARD_QUERIES = 10
+# stage, the ranking of the cards and the shown cards' figures, and the comment counts of
+# every card on the board, in one query.
+BOARD_QUERIES = 11
 # For readers of everything, between two changes the counts and the ranking come from
 # the cache.
-BOARD_QUERIES_RANKING_CACHED = 8
+BOARD_QUERIES_RANKING_CACHED = 9
 
 
 @pytest.mark.parametrize("count", [10, pytest.param(200, marks=pytest.mark.slow)])
@@ -388,8 +389,9 @@ def test_composition_gap_is_shown(client, owner, member, initiative):
 # session, user; initiative (+ tags, memberships with their users); the user's roles (groups
 # and teams, once for every question the page asks); stages of the framework; gate (+ items
 # with their editors, gatekeepers with their users); votes of the round; transitions;
-# decisions; targets; measurements; activity.
-DETAIL_QUERIES = 16
+# decisions; targets; measurements; activity; the items' comment counts and files; the
+# discussion, its files and earlier texts; the viewer's watch choice.
+DETAIL_QUERIES = 22
 # Without targets there are no measurements to read.
 DETAIL_QUERIES_NO_TARGETS = DETAIL_QUERIES - 1
 

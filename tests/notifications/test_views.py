@@ -56,8 +56,8 @@ def test_inbox_is_paginated_with_a_constant_number_of_queries(
     for number in range(30):
         make_notification(owner, initiative, number=number)
     client.force_login(owner)
-    # session, user, count, page, unread count, email preferences
-    with django_assert_num_queries(6):
+    # session, user, count, page, unread count, email preferences, per-kind choices
+    with django_assert_num_queries(7):
         response = client.get(reverse("notifications:inbox"))
     assert len(response.context["page"].object_list) == 25
     response = client.get(reverse("notifications:inbox"), {"page": 2})
@@ -132,7 +132,8 @@ def test_bell_shows_the_unread_count(client, owner):
     response = client.get(reverse("notifications:bell"), HTTP_HX_REQUEST="true")
     content = response.content.decode()
     assert 'id="notification-bell"' in content and ">1</span>" in content
-    assert "hx-get" not in content  # the loaded bell does not load itself again
+    # The loaded bell does not load itself again at once; it asks again every 30 s.
+    assert 'hx-trigger="load"' not in content and 'hx-trigger="every 30s"' in content
 
 
 def test_bell_marks_itself_current_only_on_the_inbox(client, owner):

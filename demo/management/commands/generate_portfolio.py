@@ -25,6 +25,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from demo.management.metric_profiles import PROFILES, capped
 from gates.models import (
     ADVANCING,
     ChecklistItem,
@@ -36,7 +37,6 @@ from gates.models import (
     Vote,
 )
 from initiatives.activity import portfolio_changed
-from initiatives.management.metric_profiles import PROFILES, capped
 from initiatives.models import (
     Activity,
     BusinessCase,

@@ -1,4 +1,4 @@
-"""The demo portfolio (seed_demo) and the benchmark generator (generate_portfolio)."""
+"""The demo portfolio (seed_demo) and the benchmark generator (generate_portfolio), in demo/."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from django.core.management import call_command
 from django.db.models import Count, Max, Min, OuterRef, Subquery, Sum
 from django.utils import timezone
 
+from demo.management.metric_profiles import PROFILES
 from gates.models import ChecklistItem, Decision, Gate, GateDecision, StageTransition, Vote
 from gates.services import initiative_start
-from initiatives.management.metric_profiles import PROFILES
 from initiatives.models import (
     BusinessCase,
     Framework,
@@ -251,6 +251,41 @@ def test_generate_portfolio_feeds_take_the_measurements_beyond_ten_per_initiativ
     times = list(feed.measurements.order_by("-measured_at").values_list("measured_at", flat=True))
     assert times[0] - times[1] == datetime.timedelta(minutes=1)
     assert_denormalised_columns_match(Initiative.objects.all())
+
+
+@pytest.mark.slow
+def test_seed_demo_activity_shows_when_each_event_happened():
+    from initiatives.models import Activity
+
+    seed()
+    entries = Activity.objects.filter(verb="gate.decided")
+    assert entries.count() == GateDecision.objects.count()
+    decisions = set(GateDecision.objects.values_list("decided_at", flat=True))
+    assert {entry.created_at for entry in entries} == decisions
+    # The oldest start is about 18 months back, and the log says so.
+    first = Activity.objects.filter(verb="initiative.created").order_by("created_at").first()
+    assert timezone.now() - first.created_at > datetime.timedelta(days=500)
+    start = StageTransition.objects.filter(initiative=first.initiative, from_stage__isnull=True)
+    assert start.get().transitioned_at == first.created_at
+
+
+def test_demo_data_files_are_moved_so_their_day_is_today():
+    import csv
+
+    from demo.loading import DATA_WRITTEN_ON, demo_files, read_table
+
+    later = DATA_WRITTEN_ON + datetime.timedelta(days=40)
+    files = {source.name: source.content.decode() for source in demo_files(today=later)}
+    moved = list(csv.DictReader(io.StringIO(files["history.csv"])))
+    original = read_table("history")
+    first_moved = datetime.datetime.fromisoformat(moved[0]["entered_on"])
+    first_original = datetime.datetime.fromisoformat(original[0]["entered_on"])
+    assert first_moved - first_original == datetime.timedelta(days=40)
+    # Readings that would lie after now are left out rather than dated in the future.
+    readings = list(csv.DictReader(io.StringIO(files["measurements.csv"])))
+    assert all(
+        datetime.datetime.fromisoformat(row["measured_at"]) <= timezone.now() for row in readings
+    )
 
 
 def test_every_standard_metric_has_one_synthetic_profile_in_the_same_order():

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from django import forms
+
+from collaboration.models import COMMENT_MAX_LENGTH
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(
+        label="Comment",
+        max_length=COMMENT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Markdown works: **bold**, _italic_, lists, links, `code`. "
+        "Type @ to mention somebody who can see this initiative.",
+    )
+    about = forms.ChoiceField(label="About", required=False)
+    reply_to = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+    file = forms.FileField(label="Attach a file", required=False)
+
+    def __init__(self, *args, about_choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["about"].choices = [("", "The initiative"), *about_choices]
+
+
+class CommentEditForm(forms.Form):
+    body = forms.CharField(
+        label="Comment", max_length=COMMENT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 4})
+    )
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(label="Evidence file")

@@ -1,0 +1,59 @@
+"""manage.py seed_demo [--password P]: the demo portfolio, loaded from demo/data through the import.
+
+Idempotent: people and teams are get-or-created, passwords are set on every
+run, and the portfolio import matches each initiative by its external id, so a
+second run changes nothing. The data files' dates are moved so the demo's
+history ends today (see demo.loading).
+"""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from demo.seeding import DEMO_PASSWORD, DemoNotLoaded, demo_seed
+
+
+class Command(BaseCommand):
+    help = "Load an idempotent demo portfolio with users, teams and 18 months of history."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--password",
+            default=DEMO_PASSWORD,
+            help=f"Password for every demo user (default: {DEMO_PASSWORD}).",
+        )
+
+    def handle(self, *args, password: str, **options):
+        try:
+            summary = demo_seed(password=password)
+        except DemoNotLoaded as error:
+            for problem in error.report.problems[:20]:
+                self.stderr.write(str(problem))
+            raise CommandError(f"The demo data did not load: {error}") from error
+        totals = summary.report.totals()
+        write = self.stdout.write
+        write(
+            self.style.SUCCESS(
+                f"Demo portfolio: {totals['create']} row(s) created, "
+                f"{totals['unchanged']} already present."
+            )
+        )
+        write(
+            f"  {summary.initiatives} initiatives: "
+            + ", ".join(f"{n} {status}" for status, n in sorted(summary.statuses.items()))
+        )
+        write(
+            "  frameworks: "
+            + ", ".join(f"{n} {slug}" for slug, n in sorted(summary.frameworks.items()))
+        )
+        write(
+            f"  overdue: {summary.overdue}, stalled: {summary.stalled}, "
+            f"gates in review: {summary.in_review}, measurements: {summary.measurements}"
+        )
+        shown = password if password == DEMO_PASSWORD else "the one given with --password"
+        write(f"Demo logins (password: {shown}):")
+        for person in summary.people:
+            write(
+                f"  {person['username']:<8} {person['first_name']} {person['last_name']}, "
+                f"{person['title']}"
+            )
