@@ -59,7 +59,7 @@ worker: install
 beat: install
 	$(VENV)/bin/celery -A config beat -l info
 
-## make bench: time pages, API and reminder scan on PostgreSQL (10,000 initiatives); see BENCHMARKS.md
+## make bench: pages, exports, load, reminders and ingestion over HTTP at 10,000 and 50,000 initiatives; see BENCHMARKS.md
 BENCH_ARGS ?=
 bench: install
 	$(PY) -m bench.run $(BENCH_ARGS)

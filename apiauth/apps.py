@@ -13,4 +13,4 @@ class ApiAuthConfig(AppConfig):
         from core import events
 
         for event in events.Event:
-            events.subscribe(event, webhooks.webhooks_enqueue)
+            events.subscribe(event, webhooks.webhooks_enqueue, many=webhooks.webhooks_enqueue_many)

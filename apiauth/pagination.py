@@ -1,3 +1,8 @@
+import hashlib
+from urllib.parse import urlencode
+
+from django.core.cache import cache
+from django.utils import timezone
 from rest_framework.pagination import PageNumberPagination
 
 
@@ -5,3 +10,50 @@ class StandardPagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 100
+
+
+class KnownCount:
+    """A queryset whose length is known already, for the paginator: it slices the rows
+    and takes the count as given instead of asking the database."""
+
+    ordered = True
+
+    def __init__(self, queryset, count: int):
+        self.queryset = queryset
+        self.known = count
+
+    def count(self) -> int:
+        return self.known
+
+    def __len__(self) -> int:
+        return self.known
+
+    def __getitem__(self, key):
+        return self.queryset[key]
+
+
+# A safety net only: every change to the portfolio invalidates the counts at once.
+COUNT_CACHE_SECONDS = 15 * 60
+
+
+def cached_count(user, queryset, params) -> int:
+    """How many rows a list has, kept per portfolio version for readers of everything.
+
+    A list's count reads every row that passes its filters, however few a page shows.
+    Readers of everything share one count per query string until the portfolio next
+    changes (every change writes the activity log, which moves the version on).
+    """
+    from initiatives.activity import portfolio_version
+    from teams.policy import reads_everything
+
+    if not reads_everything(user):
+        return queryset.count()
+    wanted = urlencode(sorted((k, v) for k, v in params.items() if k not in ("page", "page_size")))
+    # Hashed: query strings are the client's and may be long; "overdue" depends on today.
+    digest = hashlib.sha256(f"{timezone.localdate()}?{wanted}".encode()).hexdigest()
+    key = f"count:{queryset.model._meta.label_lower}:{portfolio_version()}:{digest}"
+    total = cache.get(key)
+    if total is None:
+        total = queryset.count()
+        cache.set(key, total, COUNT_CACHE_SECONDS)
+    return total

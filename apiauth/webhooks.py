@@ -141,6 +141,13 @@ def webhooks_enqueue(event: str, payload: dict, hooks: list | None = None) -> No
         )
 
 
+def webhooks_enqueue_many(event: str, payloads: list[dict]) -> None:
+    """Queue every event of a batch with one lookup of the webhooks that listen."""
+    hooks = listening_hooks(event)
+    for payload in payloads:
+        webhooks_enqueue(event, payload, hooks=hooks)
+
+
 def _send(task, webhook_id, event, payload, delivery_id) -> None:
     try:
         task.delay(webhook_id, event, payload, delivery_id)

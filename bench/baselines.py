@@ -353,3 +353,20 @@ def ingest(rows: list[tuple[int, float, datetime.datetime]]) -> bytes:
             ids = [row[0] for row in cursor.fetchall()]
         transaction.set_rollback(True)
     return _dumps({"recorded": len(ids)})
+
+
+SERIES_SQL = """
+SELECT m.id, m.value, m.measured_at, m.source, m.created_at,
+       (SELECT COUNT(*) FROM initiatives_measurement c WHERE c.target_id = %(target)s) AS total
+FROM initiatives_measurement m
+WHERE m.target_id = %(target)s
+ORDER BY m.measured_at DESC, m.id DESC
+LIMIT %(limit)s
+"""
+
+
+def series(target_id: int, page_size: int = 100) -> bytes:
+    """One page of a target's time series, newest first, with the series' length."""
+    rows = _fetch_dicts(SERIES_SQL, {"target": target_id, "limit": page_size})
+    total = rows[0]["total"] if rows else 0
+    return _dumps({"count": total, "results": rows})

@@ -33,13 +33,20 @@ class Event(StrEnum):
 
 
 Listener = Callable[[str, dict], None]
+ManyListener = Callable[[str, list[dict]], None]
 _listeners: dict[str, list[Listener]] = defaultdict(list)
+# Optional: a listener's way of taking many events of one kind at once, so a batch
+# costs it one lookup rather than one per event.
+_many: dict[Listener, ManyListener] = {}
 
 
-def subscribe(event: Event | str, listener: Listener) -> None:
-    """Call `listener(event, payload)` whenever `event` is published."""
+def subscribe(event: Event | str, listener: Listener, *, many: ManyListener | None = None) -> None:
+    """Call `listener(event, payload)` whenever `event` is published (`many(event, payloads)`
+    for a batch, when given)."""
     if listener not in _listeners[event]:
         _listeners[event].append(listener)
+    if many is not None:
+        _many[listener] = many
 
 
 def unsubscribe(event: Event | str, listener: Listener) -> None:
@@ -56,6 +63,31 @@ def publish(event: Event | str, payload: dict) -> None:
             listener(name, payload)
         except Exception:
             logger.exception("Listener %r failed on %s", listener, name)
+
+
+def publish_many(event: Event | str, payloads: list[dict]) -> None:
+    """Hand several events of one kind to every listener, in one call where it takes a list."""
+    if not payloads:
+        return
+    name = str(event)
+    for listener in list(_listeners.get(name, ())):
+        many = _many.get(listener)
+        try:
+            if many is not None:
+                many(name, payloads)
+            else:
+                for payload in payloads:
+                    listener(name, payload)
+        except Exception:
+            logger.exception("Listener %r failed on %s", listener, name)
+
+
+def publish_many_on_commit(event: Event, payloads: list[dict]) -> None:
+    """Announce several events of one kind once the surrounding transaction commits."""
+    from django.db import transaction
+
+    if payloads:
+        transaction.on_commit(lambda: publish_many(event, payloads), robust=True)
 
 
 def publish_on_commit(event: Event, payload: dict) -> None:

@@ -166,9 +166,9 @@ class InitiativeQuerySet(models.QuerySet):
         """Each initiative with `targets_met`, `targets_missed` and `targets_no_data`."""
         targets = Target.objects.filter(initiative=OuterRef("pk"))
         return self.annotate(
-            targets_met=count_of(targets.filter(status=Target.Status.MET), "initiative"),
-            targets_missed=count_of(targets.filter(status=Target.Status.MISSED), "initiative"),
-            targets_no_data=count_of(targets.filter(status=Target.Status.NO_DATA), "initiative"),
+            targets_met=count_of(targets, "initiative", Q(status=Target.Status.MET)),
+            targets_missed=count_of(targets, "initiative", Q(status=Target.Status.MISSED)),
+            targets_no_data=count_of(targets, "initiative", Q(status=Target.Status.NO_DATA)),
         )
 
     def visible_to(self, user):
@@ -472,6 +472,9 @@ class Target(models.Model):
     status = models.CharField(
         max_length=8, choices=Status.choices, default=Status.NO_DATA, editable=False
     )
+    # How many raw readings the target has, kept by measurements_record and the retention
+    # task, so a page of a series of 500,000 readings needs no COUNT over all of them.
+    measurement_count = models.PositiveBigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -523,6 +526,31 @@ class Measurement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.target.metric_key}={self.value:g} at {self.measured_at:%Y-%m-%d %H:%M}"
+
+
+class DailyMeasurement(models.Model):
+    """One target's readings of one day (in the configured time zone), folded together once
+    the raw readings are older than the retention period (TOLLGATE_MEASUREMENT_RAW_DAYS)."""
+
+    target = models.ForeignKey(Target, on_delete=models.CASCADE, related_name="daily_measurements")
+    day = models.DateField()
+    samples = models.PositiveIntegerField()
+    minimum = models.FloatField()
+    maximum = models.FloatField()
+    mean = models.FloatField()
+
+    class Meta:
+        ordering = ["target", "-day"]
+        constraints = [
+            models.UniqueConstraint(fields=["target", "day"], name="daily_measurement_unique"),
+            models.CheckConstraint(condition=Q(samples__gte=1), name="daily_measurement_samples"),
+            models.CheckConstraint(
+                condition=Q(minimum__lte=models.F("maximum")), name="daily_measurement_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target.metric_key} on {self.day}: mean {self.mean:g} of {self.samples}"
 
 
 class Membership(models.Model):

@@ -9,8 +9,9 @@ in `gates.selectors`: gates know initiatives, not the reverse.
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum, Window
-from django.db.models.functions import RowNumber
+from django.core.cache import cache
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 
 from initiatives.models import Activity, Framework, Initiative, Measurement, Membership, Target
 from teams.models import Team, TeamMembership
@@ -20,13 +21,34 @@ SPARKLINE_POINTS = 12
 ACTIVITY_PAGE_SIZE = 15
 
 
+def _having_visible_initiatives(queryset: QuerySet, user, field: str) -> QuerySet:
+    """Rows of a small table (frameworks, teams, people) that some visible initiative uses.
+
+    One EXISTS probe per row of the small table, answered by the index on the
+    initiative's foreign key: the cost follows the small table, not the portfolio.
+    Someone who reads everything gets no visibility condition at all; spelling that as
+    `id IN (SELECT id FROM initiatives)` made PostgreSQL plan a join over the whole
+    portfolio, quadratic when the table had no statistics yet.
+    """
+    initiatives = Initiative.objects.visible_to(user).filter(**{field: OuterRef("pk")})
+    return queryset.filter(Exists(initiatives))
+
+
 def board_frameworks(user) -> list[Framework]:
     """Frameworks that have initiatives the user can see (for the switcher), default first."""
-    visible = Initiative.objects.visible_to(user)
-    return list(
-        Framework.objects.annotate(
-            initiative_count=Count("initiatives", filter=Q(initiatives__in=visible))
-        ).filter(initiative_count__gt=0)
+    return list(_having_visible_initiatives(Framework.objects.all(), user, "framework"))
+
+
+def board_teams(user) -> QuerySet[Team]:
+    """Teams with initiatives the user can see, for the board's filter."""
+    return _having_visible_initiatives(Team.objects.all(), user, "team").order_by("name")
+
+
+def board_owners(user) -> QuerySet:
+    """People who own initiatives the user can see, for the board's filter."""
+    people = get_user_model().objects.all()
+    return _having_visible_initiatives(people, user, "owner").order_by(
+        "first_name", "last_name", "username"
     )
 
 
@@ -47,23 +69,43 @@ def initiatives_for_page() -> QuerySet[Initiative]:
 
 
 def targets_with_series(initiative: Initiative, points: int = SPARKLINE_POINTS) -> list[Target]:
-    """Targets with `.series`: their last `points` measurements, oldest first. Two queries."""
-    targets = list(Target.objects.filter(initiative=initiative).order_by("category", "metric_key"))
-    ranked = (
-        Measurement.objects.filter(target__initiative=initiative)
-        .annotate(
-            position=Window(
-                RowNumber(),
-                partition_by=[F("target")],
-                order_by=[F("measured_at").desc(), F("pk").desc()],
-            )
-        )
-        .filter(position__lte=points)
-        .values_list("target_id", "value", "measured_at")
+    """Targets with `.series`: their last `points` measurements, oldest first. Two queries.
+
+    A feed can hold hundreds of thousands of readings per target. Ranking them all with
+    a window function read every one; instead each target first finds, through the
+    (target, -measured_at) index, the time of its `points`-th newest reading, and the
+    second query reads only the readings from that time on: an index range per target,
+    so the cost follows the points shown, not the length of the series.
+    """
+    nth_newest = (
+        Measurement.objects.filter(target=OuterRef("pk"))
+        .order_by("-measured_at", "-pk")
+        .values("measured_at")[points - 1 : points]
     )
+    targets = list(
+        Target.objects.filter(initiative=initiative)
+        .annotate(series_from=Subquery(nth_newest))
+        .order_by("category", "metric_key")
+    )
+    if not targets:
+        return targets
+    ranges = Q()
+    for target in targets:
+        if target.series_from is None:  # fewer readings than points: all of them
+            ranges |= Q(target_id=target.pk)
+        else:
+            ranges |= Q(target_id=target.pk, measured_at__gte=target.series_from)
     series: dict[int, list] = {}
-    for target_id, value, measured_at in ranked:
-        series.setdefault(target_id, []).append((measured_at, value))
+    if ranges:
+        rows = (
+            Measurement.objects.filter(ranges)
+            .order_by("target_id", "-measured_at", "-pk")
+            .values_list("target_id", "value", "measured_at")
+        )
+        for target_id, value, measured_at in rows:
+            points_of_target = series.setdefault(target_id, [])
+            if len(points_of_target) < points:  # readings tied at the cut-off time
+                points_of_target.append((measured_at, value))
     for target in targets:
         target.series = sorted(series.get(target.pk, []))
     return targets
@@ -85,6 +127,12 @@ def activity_page(initiative: Initiative, page: int, page_size: int = ACTIVITY_P
 # Allocations count while the work goes on: stopped and completed initiatives free people.
 ALLOCATING_STATUSES = [Initiative.Status.ACTIVE, Initiative.Status.ON_HOLD]
 FULL_ALLOCATION = 100
+PEOPLE_PAGE_SIZE = 25
+# A safety net only: every change to the portfolio invalidates the page at once.
+PEOPLE_CACHE_SECONDS = 15 * 60
+# Allocations listed per person; the rest is a count. Someone on thousands of
+# initiatives would otherwise make one row of the page load thousands of rows.
+ALLOCATIONS_SHOWN = 8
 
 
 def teams_visible_to(user) -> QuerySet[Team]:
@@ -125,8 +173,9 @@ def allocating_memberships(viewer) -> QuerySet[Membership]:
 def people_allocations(viewer, *, over_only: bool = False) -> QuerySet:
     """People with allocations the viewer can see, each with `total_allocation` summed in SQL.
 
-    Each person carries `allocations`, the memberships behind the total, so a page of
-    people costs three queries (count, page, allocations) whatever its size.
+    Each person carries `allocations`, their largest ALLOCATIONS_SHOWN memberships, and
+    `allocation_count`, how many there are, so a page of people costs three queries
+    (count, page, allocations) and reads a bounded number of memberships per person.
     """
     memberships = allocating_memberships(viewer)
     people = (
@@ -136,14 +185,18 @@ def people_allocations(viewer, *, over_only: bool = False) -> QuerySet:
             total_allocation=Sum(
                 "initiative_memberships__allocation_percent",
                 filter=Q(initiative_memberships__in=memberships.values("pk")),
-            )
+            ),
+            allocation_count=Count(
+                "initiative_memberships",
+                filter=Q(initiative_memberships__in=memberships.values("pk")),
+            ),
         )
         .prefetch_related(
             Prefetch(
                 "initiative_memberships",
                 queryset=memberships.select_related("initiative").order_by(
                     "-allocation_percent", "initiative__key"
-                ),
+                )[:ALLOCATIONS_SHOWN],
                 to_attr="allocations",
             )
         )
@@ -152,3 +205,37 @@ def people_allocations(viewer, *, over_only: bool = False) -> QuerySet:
     if over_only:
         people = people.filter(total_allocation__gt=FULL_ALLOCATION)
     return people
+
+
+def people_page(viewer, *, over_only: bool, number) -> Page:
+    """One page of people_allocations, kept per portfolio version for readers of everything.
+
+    Ordering people by their total allocation sums every membership of every active
+    initiative (150,000 at 50,000 initiatives): the cost grows with the portfolio however
+    the query is written. Readers of everything share one copy per page until the
+    portfolio next changes (a membership or a status change writes the activity log,
+    which bumps the version); others see a part small enough to sum live.
+    """
+
+    def compute() -> tuple[int, int, list]:
+        paginator = Paginator(people_allocations(viewer, over_only=over_only), PEOPLE_PAGE_SIZE)
+        page = paginator.get_page(number)
+        return page.number, paginator.count, list(page.object_list)
+
+    try:
+        number = min(max(int(number), 1), 100_000)
+    except (TypeError, ValueError):
+        number = 1
+    if reads_everything(viewer):
+        from initiatives.activity import portfolio_version  # activity imports the models
+
+        key = f"people:{portfolio_version()}:{int(over_only)}:{number}"
+        found = cache.get(key)
+        if found is None:
+            found = compute()
+            cache.set(key, found, PEOPLE_CACHE_SECONDS)
+    else:
+        found = compute()
+    page_number, count, rows = found
+    # The count is known: a paginator over a range of that length asks no database.
+    return Page(rows, page_number, Paginator(range(count), PEOPLE_PAGE_SIZE))

@@ -7,6 +7,8 @@ live with the gate workflow in `gates.services`.
 from __future__ import annotations
 
 import datetime
+from collections import Counter
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +16,8 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F, Max, Min, Q, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from core.events import Event, publish_on_commit
@@ -24,9 +27,12 @@ from initiatives.exceptions import StaleEdit
 from initiatives.models import (
     BusinessCase,
     BusinessCaseRevision,
+    DailyMeasurement,
     Initiative,
     KeyCounter,
+    Measurement,
     Membership,
+    Target,
 )
 from teams.policy import may_own_initiatives, may_sponsor_initiatives
 
@@ -234,3 +240,121 @@ def membership_remove(*, membership: Membership, actor: Actor) -> None:
     )
     membership.delete()
     initiative_touch(initiative.pk)
+
+
+# --- Measurement retention ------------------------------------------------------------------
+
+DOWNSAMPLE_TARGETS_PER_CHUNK = 500
+
+
+@dataclass
+class DownsampleResult:
+    folded: int = 0  # raw readings folded into daily aggregates and deleted
+    days: int = 0  # daily aggregates written (created or merged into)
+    chunks: int = 0
+
+
+def retention_cutoff(*, now: datetime.datetime, raw_days: int) -> datetime.datetime:
+    """The start of the oldest day kept raw: whole days only, in the configured time zone."""
+    first_raw_day = timezone.localdate(now) - datetime.timedelta(days=raw_days)
+    return timezone.make_aware(datetime.datetime.combine(first_raw_day, datetime.time.min))
+
+
+def measurements_downsample(
+    *, now: datetime.datetime | None = None, raw_days: int | None = None
+) -> DownsampleResult:
+    """Fold raw readings older than the retention period into one row per target and day.
+
+    Works through the targets a chunk at a time, one transaction per chunk, so the cost
+    of a run follows the readings it folds and never holds locks for long. Each target
+    keeps its newest raw reading whatever its age (its latest value stays a reading).
+    Re-running folds only what arrived since: a late reading for a folded day is merged
+    into that day's aggregate.
+    """
+    raw_days = settings.TOLLGATE_MEASUREMENT_RAW_DAYS if raw_days is None else raw_days
+    result = DownsampleResult()
+    if not raw_days:
+        return result
+    cutoff = retention_cutoff(now=now or timezone.now(), raw_days=raw_days)
+    target_ids = list(Target.objects.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(target_ids), DOWNSAMPLE_TARGETS_PER_CHUNK):
+        chunk = target_ids[start : start + DOWNSAMPLE_TARGETS_PER_CHUNK]
+        folded, days = _downsample_chunk(chunk, cutoff)
+        result.folded += folded
+        result.days += days
+        result.chunks += 1
+    return result
+
+
+@transaction.atomic
+def _downsample_chunk(target_ids: list[int], cutoff: datetime.datetime) -> tuple[int, int]:
+    # Ingestion locks targets in pk order before writing readings; so does this, so a
+    # reading cannot arrive between the aggregate and the delete below.
+    targets = list(
+        Target.objects.select_for_update()
+        .filter(pk__in=target_ids)
+        .order_by("pk")
+        .only("pk", "latest_measured_at", "measurement_count")
+    )
+    old = Q()
+    for target in targets:
+        latest = target.latest_measured_at
+        if latest is None:
+            continue
+        old |= Q(target_id=target.pk, measured_at__lt=min(cutoff, latest))
+    if not old:
+        return 0, 0
+    readings = Measurement.objects.filter(old)
+    folded = {
+        (row["target_id"], row["day"]): row
+        for row in readings.annotate(day=TruncDate("measured_at"))
+        .order_by()
+        .values("target_id", "day")
+        .annotate(
+            samples=Count("pk"), minimum=Min("value"), maximum=Max("value"), total=Sum("value")
+        )
+    }
+    if not folded:
+        return 0, 0
+    existing = {
+        (row.target_id, row.day): row
+        for row in DailyMeasurement.objects.filter(
+            target_id__in=[target.pk for target in targets],
+            day__in={day for _, day in folded},
+        )
+    }
+    rows = []
+    for (target_id, day), new in folded.items():
+        samples, total = new["samples"], new["total"]
+        low, high = new["minimum"], new["maximum"]
+        before = existing.get((target_id, day))
+        if before is not None:
+            total += before.mean * before.samples
+            samples += before.samples
+            low, high = min(low, before.minimum), max(high, before.maximum)
+        rows.append(
+            DailyMeasurement(
+                target_id=target_id,
+                day=day,
+                samples=samples,
+                minimum=low,
+                maximum=high,
+                # Clamped: float sums can land a hair outside [min, max] for a flat series.
+                mean=min(max(total / samples, low), high),
+            )
+        )
+    DailyMeasurement.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["target", "day"],
+        update_fields=["samples", "minimum", "maximum", "mean"],
+    )
+    deleted, _ = readings.delete()
+    folded_per_target = Counter()
+    for (target_id, _), row in folded.items():
+        folded_per_target[target_id] += row["samples"]
+    by_pk = {target.pk: target for target in targets}
+    for target_id, count in folded_per_target.items():
+        by_pk[target_id].measurement_count = F("measurement_count") - count
+    Target.objects.bulk_update([by_pk[pk] for pk in folded_per_target], ["measurement_count"])
+    return deleted, len(rows)

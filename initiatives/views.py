@@ -1,6 +1,5 @@
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
@@ -37,7 +36,6 @@ from initiatives.models import Framework, Initiative, Membership, Target
 from initiatives.pages import describe_all, initiative_page_context
 from initiatives.policy import Action, can, get_for_user
 from initiatives.services import business_case_update, membership_add, membership_remove
-from teams.models import Team
 
 # --- Access -----------------------------------------------------------------------------
 
@@ -54,14 +52,8 @@ def _initiative(request, key: str, action: Action | None = None):
 def _board_filters(request):
     user = request.user
     frameworks = selectors.board_frameworks(user)
-    visible = Initiative.objects.visible_to(user)
-    teams = Team.objects.filter(initiatives__in=visible).distinct().order_by("name")
-    owners = (
-        get_user_model()
-        .objects.filter(owned_initiatives__in=visible)
-        .distinct()
-        .order_by("first_name", "last_name", "username")
-    )
+    teams = selectors.board_teams(user)
+    owners = selectors.board_owners(user)
     form = BoardFilterForm(request.GET, frameworks=frameworks, teams=teams, owners=owners)
     form.is_valid()
     slug = form.value("framework")

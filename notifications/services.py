@@ -17,8 +17,9 @@ from functools import cached_property
 
 from celery.exceptions import Retry
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, mailers
 from django.db import transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -404,7 +405,7 @@ def _claim_stranded(*, now: datetime.datetime) -> list[int]:
 
 
 def enqueue_after_commit(*, ids: list[int]) -> None:
-    """Put one send task per notification on the queue once the rows are committed.
+    """Put one send task per batch of notifications on the queue once the rows are committed.
 
     If the broker is down the rows stay pending; the next scan puts them back.
     """
@@ -412,20 +413,20 @@ def enqueue_after_commit(*, ids: list[int]) -> None:
         return
 
     def enqueue():
-        from notifications.tasks import notification_send_task
+        from notifications.tasks import notifications_send_task
 
-        for position, pk in enumerate(ids):
+        batches = _batches(list(ids), send_batch_size())
+        for position, batch in enumerate(batches):
             try:
-                notification_send_task.delay(pk)
+                notifications_send_task.delay(batch)
             except Retry:
-                # Only in-process (eager) runs raise this: the failure is on the row,
-                # which stays pending, and the next scan's re-drive tries again.
-                logger.warning("Notification %s could not be sent; the next scan retries", pk)
+                # Only in-process (eager) runs raise this: the failures are on the rows,
+                # which stay pending, and the next scan's re-drive tries again.
+                logger.warning("Notifications %s could not be sent; the next scan retries", batch)
             except Exception:
                 logger.exception(
-                    "Could not enqueue notification %s; %s left pending for the next scan",
-                    pk,
-                    len(ids) - position,
+                    "Could not enqueue a batch of notifications; %s left pending for the next scan",
+                    sum(len(rest) for rest in batches[position:]),
                 )
                 return
 
@@ -513,7 +514,7 @@ def digest_send(*, now: datetime.datetime | None = None, enqueue: bool = True) -
     return ScanResult(planned=planned, created=created, to_send=to_send)
 
 
-def _email(notification: Notification) -> None:
+def _email(notification: Notification, connection) -> None:
     message = EmailMultiAlternatives(
         subject=notification.subject,
         body=notification.body_text,
@@ -522,7 +523,92 @@ def _email(notification: Notification) -> None:
     )
     if notification.body_html:
         message.attach_alternative(notification.body_html, "text/html")
-    message.send()
+    connection.send_messages([message])
+
+
+def send_batch_size() -> int:
+    return settings.TOLLGATE_NOTIFICATION_BATCH_SIZE
+
+
+def _batches(ids: list[int], size: int) -> list[list[int]]:
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
+
+
+def _open(connection) -> Exception | None:
+    """Open the mail connection; the error instead of raising it, so each row can note it."""
+    try:
+        connection.open()
+    except SEND_ERRORS as error:
+        return error
+    return None
+
+
+def notifications_send_batch(*, notification_ids: list[int]) -> dict[str, int]:
+    """Email a batch of pending notifications over one mail connection, in one transaction.
+
+    The rows stay locked (FOR UPDATE SKIP LOCKED) from before the first message is
+    handed to the mail server until their new state commits, so a concurrent sender
+    skips them and a row is never emailed twice: exactly-once holds per row as it did
+    when each row had its own transaction, at one connection and one commit per batch.
+    A row whose send fails keeps its attempt count and error, and stays pending for a
+    retry (or is marked failed after the last attempt); the rest of the batch goes on.
+    Returns the counts: sent, failed, retry_later.
+    """
+    max_attempts = reminder_defaults()["max_send_attempts"]
+    counts = {"sent": 0, "failed": 0, "retry_later": 0}
+    with transaction.atomic():
+        batch = list(
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("recipient")
+            .filter(pk__in=notification_ids, state=Notification.State.PENDING)
+            .order_by("pk")
+        )
+        if not batch:
+            return counts
+        now = timezone.now()
+        connection = mailers.default
+        broken = _open(connection)
+        try:
+            for notification in batch:
+                notification.attempts += 1
+                error = broken
+                if error is None:
+                    try:
+                        _email(notification, connection)
+                    except SEND_ERRORS as failure:
+                        error = failure
+                        # A dropped connection would fail every later message: start afresh.
+                        connection.close()
+                        broken = _open(connection)
+                if error is None:
+                    notification.state = Notification.State.SENT
+                    notification.sent_at = now
+                    notification.last_error = ""
+                    counts["sent"] += 1
+                    continue
+                notification.last_error = f"{type(error).__name__}: {error}"[:2000]
+                if notification.attempts >= max_attempts:
+                    notification.state = Notification.State.FAILED
+                    counts["failed"] += 1
+                    logger.error("Notification %s failed: %s", notification.pk, error)
+                else:
+                    # A retry is about to be queued; the re-drive leaves it alone until then.
+                    notification.enqueued_at = now
+                    counts["retry_later"] += 1
+        finally:
+            connection.close()
+        # Most of a batch ends the same way: sent now, with no error. Those rows take one
+        # UPDATE; bulk_update's CASE per row and column cost more to plan than to run.
+        sent = [n.pk for n in batch if n.state == Notification.State.SENT]
+        Notification.objects.filter(pk__in=sent).update(
+            state=Notification.State.SENT, sent_at=now, last_error="", attempts=F("attempts") + 1
+        )
+        others = [n for n in batch if n.state != Notification.State.SENT]
+        if others:
+            Notification.objects.bulk_update(
+                others, ["attempts", "last_error", "state", "sent_at", "enqueued_at"]
+            )
+    return counts
 
 
 def notification_send(*, notification_id: int) -> Notification | None:
@@ -531,53 +617,22 @@ def notification_send(*, notification_id: int) -> Notification | None:
     Returns None when there is nothing to do: the row is sent already, failed,
     or another worker holds it right now.
     """
-    max_attempts = reminder_defaults()["max_send_attempts"]
-    failure = None
-    with transaction.atomic():
-        notification = (
-            Notification.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("recipient")
-            .filter(pk=notification_id, state=Notification.State.PENDING)
-            .first()
-        )
-        if notification is None:
-            return None
-        now = timezone.now()
-        notification.attempts += 1
-        try:
-            _email(notification)
-        except SEND_ERRORS as error:
-            notification.last_error = f"{type(error).__name__}: {error}"[:2000]
-            if notification.attempts >= max_attempts:
-                notification.state = Notification.State.FAILED
-                logger.error("Notification %s failed: %s", notification.pk, error)
-            else:
-                # The retry is about to be queued; the re-drive leaves it alone until then.
-                notification.enqueued_at = now
-                failure = error
-        else:
-            notification.state = Notification.State.SENT
-            notification.sent_at = now
-            notification.last_error = ""
-        notification.save(
-            update_fields=["attempts", "last_error", "state", "sent_at", "enqueued_at"]
-        )
-    if failure is not None:
-        raise failure
+    counts = notifications_send_batch(notification_ids=[notification_id])
+    if not any(counts.values()):
+        return None
+    notification = Notification.objects.get(pk=notification_id)
+    if counts["retry_later"]:
+        raise smtplib.SMTPException(notification.last_error)
     return notification
 
 
 def notifications_send_now(*, ids: Iterable[int]) -> dict[str, int]:
-    """Send in this process, without a worker; failures stay pending for the next scan."""
+    """Send in this process, without a worker, a batch at a time; failures stay pending for
+    the next scan."""
     counts = {"sent": 0, "failed": 0, "retry_later": 0}
-    for pk in ids:
-        try:
-            notification = notification_send(notification_id=pk)
-        except SEND_ERRORS:
-            counts["retry_later"] += 1
-            continue
-        if notification is not None:
-            counts["sent" if notification.state == Notification.State.SENT else "failed"] += 1
+    for batch in _batches(list(ids), send_batch_size()):
+        for name, value in notifications_send_batch(notification_ids=batch).items():
+            counts[name] += value
     return counts
 
 

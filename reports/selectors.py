@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
     Count,
@@ -35,8 +36,10 @@ from django.utils import timezone
 
 from gates.models import ChecklistItem, Gate, StageTransition
 from gates.selectors import with_current_gate
+from initiatives.activity import portfolio_version
 from initiatives.models import Framework, Initiative, Stage, Target, roles_wanted
 from teams.models import Team
+from teams.policy import reads_everything
 from teams.roles import StageRole
 
 PERIODS = {
@@ -211,6 +214,8 @@ class Dashboard:
     overdue_owners: list[dict]
     team_gaps: list[dict]
     timeline: Timeline
+    # When the figures were computed: a cached copy shows it as "as of".
+    computed_at: datetime.datetime | None = None
 
 
 def _stage_figures(scope: QuerySet[Initiative], stages: list[Stage], today) -> list[StageFigures]:
@@ -593,6 +598,39 @@ def timeline(
     return Timeline(rows=rows, start=axis_start, end=axis_end, today=today, page=page, total=total)
 
 
+# A safety net only: every change to the portfolio invalidates the figures at once.
+DASHBOARD_CACHE_SECONDS = 15 * 60
+
+
+def dashboard_cached(user, filters: DashboardFilters, *, timeline_page: int = 1) -> Dashboard:
+    """The dashboard, computed once per version of the portfolio for those who read it all.
+
+    Its figures aggregate the whole portfolio (hundreds of thousands of rows at 50,000
+    initiatives), so they grow with the portfolio however they are written. Readers of
+    everything share one copy per filter, kept until the portfolio next changes (every
+    change bumps the version through the activity log); `computed_at` tells the page
+    when it was taken. Others see a part of the portfolio small enough to compute live.
+    """
+    if not reads_everything(user):
+        return dashboard(user, filters, timeline_page=timeline_page)
+    key = ":".join(
+        [
+            "dashboard",
+            str(portfolio_version()),
+            str(filters.today),
+            filters.framework.slug,
+            filters.team.slug if filters.team is not None else "",
+            filters.period,
+            str(timeline_page),
+        ]
+    )
+    board = cache.get(key)
+    if board is None:
+        board = dashboard(user, filters, timeline_page=timeline_page)
+        cache.set(key, board, DASHBOARD_CACHE_SECONDS)
+    return board
+
+
 def dashboard(user, filters: DashboardFilters, *, timeline_page: int = 1) -> Dashboard:
     """Every figure of the dashboard for this reader and these filters, in constant queries."""
     today = filters.today
@@ -616,6 +654,7 @@ def dashboard(user, filters: DashboardFilters, *, timeline_page: int = 1) -> Das
         overdue_owners=_overdue_owners(scope, today),
         team_gaps=_team_gaps(scope, stages),
         timeline=timeline(scope, stages, filters, page=timeline_page, total=headline.total),
+        computed_at=timezone.now(),
     )
 
 

@@ -1,7 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -9,7 +8,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core.htmx import is_partial_request, render_page_or_partial, vary_on_htmx
 from initiatives.selectors import (
     FULL_ALLOCATION,
-    people_allocations,
+    people_page,
     team_initiatives,
     teams_visible_to,
 )
@@ -19,8 +18,6 @@ from teams.models import Team, TeamMembership
 from teams.policy import is_admin, may_manage_team
 from teams.roles import forget_roles
 from teams.selectors import team_members, with_member_counts
-
-PEOPLE_PAGE_SIZE = 25
 
 
 def get_team_for_user(user, slug: str, manage: bool = False) -> Team:
@@ -130,8 +127,7 @@ def team_member_remove(request, slug: str, pk: int):
 def people(request):
     filters = PeopleFilterForm(request.GET)
     over_only = filters.is_valid() and filters.cleaned_data["over"]
-    queryset = people_allocations(request.user, over_only=over_only)
-    page = Paginator(queryset, PEOPLE_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = people_page(request.user, over_only=over_only, number=request.GET.get("page"))
     return render_page_or_partial(
         request,
         "teams/people.html",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.core.cache import cache
 
 from teams.models import TeamMembership
 from teams.roles import PortfolioRole, StageRole
@@ -29,6 +30,14 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if SLOW_MARKERS & {marker.name for marker in item.iter_markers()}:
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    # Cached figures and counters must not leak from one test into the next.
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

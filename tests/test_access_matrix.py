@@ -212,6 +212,7 @@ OPERATIONS: dict[str, tuple] = {
     "GET /api/v1/targets/": API_LIST,
     "GET /api/v1/targets/{id}/": API_READ,
     "GET /api/v1/targets/{id}/measurements/": API_READ,
+    "GET /api/v1/targets/{id}/daily/": API_READ,
     # The target is named in the body: an invisible one is "does not exist or is not
     # visible to you", a 400 like a missing one, so its existence does not leak.
     "POST /api/v1/measurements/": (401, 403, OK, 400, OK, 400, 403, OK),

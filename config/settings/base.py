@@ -89,6 +89,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # No JIT compilation for the app's queries. The planner costs a statement by the rows
+    # it might read, not the rows it will: the query for the board's 80 shown cards,
+    # planned without statistics as after a bulk load, crossed jit_above_cost and took
+    # 3,947 ms with JIT against 8.6 ms without at 50,000 initiatives
+    # (bench/results/explain/board-default-bench16_50k_nostats.txt, statement 22); with
+    # statistics, the old board query spent 2.5 s of 2.7 s compiling. The app runs short
+    # statements; JIT pays only for long scans, which the app does not make per request.
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -156,6 +166,24 @@ SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 
 # Celery: without REDIS_URL tasks run in-process, so a laptop needs no broker.
 REDIS_URL = env("REDIS_URL", default="")
+# One cache all workers share: Redis when REDIS_URL is set, the database otherwise
+# (its table comes with the migrations, so a fresh machine needs no extra step).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "tollgate",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "tollgate_cache",
+            "KEY_PREFIX": "tollgate",
+        }
+    }
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
@@ -191,6 +219,12 @@ CELERY_BEAT_SCHEDULE = {
     "idempotency-keys-purge": {
         "task": "apiauth.tasks.idempotency_keys_purge_task",
         "schedule": crontab(minute=30, hour=3),
+    },
+    # Every day at 03:45: fold measurements older than TOLLGATE_MEASUREMENT_RAW_DAYS
+    # into one row per target and day.
+    "measurements-downsample": {
+        "task": "initiatives.tasks.measurements_downsample_task",
+        "schedule": crontab(minute=45, hour=3),
     },
     # Every day at 08:15: send gate.overdue to the webhooks that listen for it.
     "webhooks-overdue-scan": {
@@ -267,6 +301,11 @@ SECURE_CSP = {
 # Tollgate's own settings.
 TOLLGATE_KEY_PREFIX = env("TOLLGATE_KEY_PREFIX", default="AI")
 TOLLGATE_BOARD_PAGE_SIZE = env.int("TOLLGATE_BOARD_PAGE_SIZE", default=20)
+# Raw measurements are kept this many days, then folded into daily aggregates
+# (count, min, max, mean per target and day); 0 keeps every raw reading.
+TOLLGATE_MEASUREMENT_RAW_DAYS = env.int("TOLLGATE_MEASUREMENT_RAW_DAYS", default=90)
+# Notifications emailed per transaction and per mail-server connection.
+TOLLGATE_NOTIFICATION_BATCH_SIZE = env.int("TOLLGATE_NOTIFICATION_BATCH_SIZE", default=200)
 # The portfolio import: largest file, and most rows per table.
 TOLLGATE_IMPORT_MAX_BYTES = env.int("TOLLGATE_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
 TOLLGATE_IMPORT_MAX_ROWS = env.int("TOLLGATE_IMPORT_MAX_ROWS", default=100_000)

@@ -22,3 +22,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     "evidence": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
 }
+# Without Redis, one process's memory: the database cache would add its own queries to
+# every page's count, and the counts are tests. (tests/conftest.py clears it per test.)
+if not REDIS_URL:  # noqa: F405
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections import Counter
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -11,7 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from core.events import Event, publish_on_commit
+from core.events import Event, publish_many_on_commit, publish_on_commit
 from core.types import Actor
 from gates.models import ChecklistItem, Gate, StageTransition
 from gates.services.moments import event_time
@@ -175,7 +176,7 @@ def measurements_record(
         if current is None or measurement.measured_at >= current.measured_at:
             newest[measurement.target_id] = measurement
 
-    changed_targets, flipped, entries = [], [], []
+    changed_targets, flipped, entries, missed = [], [], [], []
     for target_id, measurement in newest.items():
         target = targets[target_id]
         if (
@@ -189,8 +190,7 @@ def measurements_record(
         if status != target.status:
             flipped.append(target)
             if status == Target.Status.MISSED and not history:
-                publish_on_commit(
-                    Event.TARGET_MISSED,
+                missed.append(
                     {
                         "initiative": target.initiative.key,
                         "initiative_name": target.initiative.name,
@@ -200,7 +200,7 @@ def measurements_record(
                         "threshold": target.threshold,
                         "value": measurement.value,
                         "measured_at": measurement.measured_at.isoformat(),
-                    },
+                    }
                 )
             entries.append(
                 activity_entry(
@@ -221,7 +221,14 @@ def measurements_record(
         target._latest_measurement = measurement
         changed_targets.append(target)
     Target.objects.bulk_update(changed_targets, ["latest_value", "latest_measured_at", "status"])
+    # Each target's count of readings grows by what this batch brought it: one UPDATE.
+    added = Counter(measurement.target_id for measurement in measurements)
+    for target_id, count in added.items():
+        targets[target_id].measurement_count = F("measurement_count") + count
+    Target.objects.bulk_update([targets[pk] for pk in added], ["measurement_count"])
     activity_log_many(entries)
+    # One announcement for the batch: the webhooks are looked up once, however many flip.
+    publish_many_on_commit(Event.TARGET_MISSED, missed)
     if flipped:
         items_follow_targets(flipped, actor=actor, history=history)
     Initiative.objects.filter(pk__in={target.initiative_id for target in targets.values()}).update(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from apiauth.serializers import StrictSerializer, UserRefSerializer, user_field
@@ -11,6 +12,7 @@ from initiatives.models import (
     Activity,
     BusinessCase,
     BusinessCaseRevision,
+    DailyMeasurement,
     Framework,
     Initiative,
     Measurement,
@@ -71,6 +73,107 @@ class InitiativeSerializer(serializers.ModelSerializer):
 
     def get_tags(self, initiative) -> list[str]:
         return [tag.name for tag in initiative.tags.all()]
+
+
+# The columns InitiativeRows reads: the same fields InitiativeSerializer shows, as plain values.
+INITIATIVE_ROW_COLUMNS = [
+    "pk",
+    "key",
+    "name",
+    "summary",
+    "problem",
+    "team_id",
+    "team__slug",
+    "team__name",
+    *(
+        f"{person}{column}"
+        for person in ("owner", "sponsor")
+        for column in ("_id", "__username", "__first_name", "__last_name")
+    ),
+    "framework__slug",
+    "stage__key",
+    "stage__name",
+    "stage__order",
+    "stage_entered_on",
+    "status",
+    "maturity_level",
+    "gate_due_on",
+    "stalls_on",
+    "version",
+    "created_at",
+    "updated_at",
+]
+
+
+class InitiativeRows:
+    """InitiativeSerializer's output built from `.values()` rows, for lists.
+
+    A page of 100 through the model serializer spent most of its time building model
+    instances and running a serializer field per value; rows read as plain values and
+    written straight into the same shape cost a fraction of that (the tests compare
+    both outputs row by row, so the schema cannot drift).
+    """
+
+    _date = serializers.DateField().to_representation
+    _datetime = serializers.DateTimeField().to_representation
+
+    def __init__(self, rows: list[dict], tags: dict[int, list[str]]):
+        self.rows = rows
+        self.tags = tags
+
+    @staticmethod
+    def _person(row: dict, prefix: str) -> dict:
+        username = row[f"{prefix}__username"]
+        full_name = f"{row[f'{prefix}__first_name']} {row[f'{prefix}__last_name']}".strip()
+        return {"id": row[f"{prefix}_id"], "username": username, "name": full_name or username}
+
+    def _day(self, value):
+        return None if value is None else self._date(value)
+
+    @property
+    def data(self) -> list[dict]:
+        today = timezone.localdate()
+        out = []
+        for row in self.rows:
+            active = row["status"] == Initiative.Status.ACTIVE
+            out.append(
+                {
+                    "key": row["key"],
+                    "name": row["name"],
+                    "summary": row["summary"],
+                    "problem": row["problem"],
+                    "team": {
+                        "id": row["team_id"],
+                        "slug": row["team__slug"],
+                        "name": row["team__name"],
+                    },
+                    "owner": self._person(row, "owner"),
+                    "sponsor": self._person(row, "sponsor"),
+                    "framework": row["framework__slug"],
+                    "stage": {
+                        "key": row["stage__key"],
+                        "name": row["stage__name"],
+                        "order": row["stage__order"],
+                    },
+                    "stage_entered_on": self._day(row["stage_entered_on"]),
+                    "days_in_stage": (today - row["stage_entered_on"]).days,
+                    "status": row["status"],
+                    "maturity_level": row["maturity_level"],
+                    "tags": self.tags.get(row["pk"], []),
+                    "gate_due_on": self._day(row["gate_due_on"]),
+                    "stalls_on": self._day(row["stalls_on"]),
+                    "is_stalled": active
+                    and row["stalls_on"] is not None
+                    and row["stalls_on"] < today,
+                    "is_overdue": active
+                    and row["gate_due_on"] is not None
+                    and row["gate_due_on"] < today,
+                    "version": row["version"],
+                    "created_at": self._datetime(row["created_at"]),
+                    "updated_at": self._datetime(row["updated_at"]),
+                }
+            )
+        return out
 
 
 class InitiativeFilterSerializer(serializers.Serializer):
@@ -208,6 +311,12 @@ class MeasurementSerializer(serializers.ModelSerializer):
     class Meta:
         model = Measurement
         fields = ["id", "target", "value", "measured_at", "source"]
+
+
+class DailyMeasurementSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DailyMeasurement
+        fields = ["day", "samples", "minimum", "maximum", "mean"]
 
 
 class MeasurementInputSerializer(StrictSerializer):

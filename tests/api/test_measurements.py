@@ -244,3 +244,81 @@ def test_an_abandoned_in_progress_key_is_taken_over(accuracy, member):
     response = token_client(member).post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="k-3")
     assert response.status_code == 201
     assert IdempotencyKey.objects.get(key="k-3").state == "done"
+
+
+def test_queries_do_not_grow_with_the_targets_that_flip(
+    initiative, member, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Each target that turns to missed announces a webhook event; the batch looks the
+    listening webhooks up once, however many flip."""
+    from apiauth.models import Webhook
+    from apiauth.tasks import webhook_deliver_task
+
+    Webhook.objects.create(
+        name="ops", url="https://hooks.example.com/x", secret="s" * 32, events=["target.missed"]
+    )
+    queued = []
+    # The broker's edge: record what would be queued instead of delivering it.
+    monkeypatch.setattr(webhook_deliver_task, "delay", lambda *args: queued.append(args))
+    targets = [
+        TargetFactory(initiative=initiative, metric_key=f"custom_{n}", threshold=90.0)
+        for n in range(12)
+    ]
+    client = token_client(member)
+    client.get("/api/v1/")  # stamps last_used_at outside the measured requests
+    start = timezone.now() - datetime.timedelta(days=1)
+
+    def flip_to_missed(chosen, minutes) -> int:
+        met = [
+            {"target": t.pk, "value": 95.0, "measured_at": (start + minutes).isoformat()}
+            for t in chosen
+        ]
+        client.post(URL, {"measurements": met}, format="json")
+        missed = [
+            {"target": t.pk, "value": 10.0, "measured_at": (start + 2 * minutes).isoformat()}
+            for t in chosen
+        ]
+        with (
+            CaptureQueriesContext(connection) as queries,
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            response = client.post(URL, {"measurements": missed}, format="json")
+        assert response.status_code == 201
+        return len(queries)
+
+    few = flip_to_missed(targets[:2], datetime.timedelta(minutes=1))
+    queued_few = len(queued)
+    many = flip_to_missed(targets, datetime.timedelta(minutes=10))
+
+    assert (queued_few, len(queued) - queued_few) == (2, 12)
+    assert many == few
+
+
+def test_a_series_page_reads_its_length_from_the_target(accuracy, member):
+    """The count of readings is kept on the target by ingestion, so paging through a
+    long series needs no COUNT over it."""
+    client = token_client(member)
+    start = timezone.now() - datetime.timedelta(days=3)
+    rows = [
+        {
+            "target": accuracy.pk,
+            "value": float(n),
+            "measured_at": (start + datetime.timedelta(minutes=n)).isoformat(),
+        }
+        for n in range(130)
+    ]
+    client.post(URL, {"measurements": rows[:30]}, format="json")
+    client.post(URL, {"measurements": rows[30:]}, format="json")
+    accuracy.refresh_from_db()
+    assert accuracy.measurement_count == Measurement.objects.filter(target=accuracy).count() == 130
+
+    with CaptureQueriesContext(connection) as queries:
+        body = client.get(f"/api/v1/targets/{accuracy.pk}/measurements/?page=2").json()
+    assert body["count"] == 130
+    assert [row["value"] for row in body["results"]] == [float(n) for n in range(79, 29, -1)]
+    assert not any("COUNT(" in query["sql"].upper() for query in queries.captured_queries)
+    # With bounds the count is the window's, counted.
+    window = client.get(
+        f"/api/v1/targets/{accuracy.pk}/measurements/", {"from": rows[100]["measured_at"]}
+    ).json()
+    assert window["count"] == 30

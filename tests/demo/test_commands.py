@@ -81,9 +81,11 @@ def assert_denormalised_columns_match(initiatives) -> None:
     targets = Target.objects.filter(initiative__in=initiatives).annotate(
         newest_at=Max("measurements__measured_at"),
         newest_value=Subquery(newest.values("value")[:1]),
+        readings=Count("measurements"),
     )
     assert targets.exists()
     for target in targets:
+        assert target.measurement_count == target.readings, target.pk
         assert target.latest_measured_at == target.newest_at, target.pk
         assert target.latest_value == target.newest_value, target.pk
         if target.newest_at is None:
@@ -223,6 +225,32 @@ def test_generate_portfolio_continues_after_keys_already_handed_out():
         int(key.split("-")[1]) for key in Initiative.objects.values_list("key", flat=True)
     )
     assert numbers == list(range(int(first.key.split("-")[1]), numbers[0] + 21))
+
+
+def test_generate_portfolio_feeds_take_the_measurements_beyond_ten_per_initiative():
+    call_command(
+        "generate_portfolio",
+        initiatives=30,
+        measurements=3300,
+        feeds=3,
+        seed=5,
+        stdout=io.StringIO(),
+    )
+    assert Measurement.objects.count() == 3300
+    by_target = (
+        Measurement.objects.values("target")
+        .annotate(readings=Count("pk"))
+        .order_by("-readings")
+        .values_list("readings", flat=True)
+    )
+    # 300 spread over every target; 3,000 from three feeds, one reading a minute each.
+    assert list(by_target[:3]) >= [1000, 1000, 1000]
+    feed = Target.objects.filter(latest_measured_at__isnull=False).order_by("-latest_measured_at")[
+        0
+    ]
+    times = list(feed.measurements.order_by("-measured_at").values_list("measured_at", flat=True))
+    assert times[0] - times[1] == datetime.timedelta(minutes=1)
+    assert_denormalised_columns_match(Initiative.objects.all())
 
 
 @pytest.mark.slow

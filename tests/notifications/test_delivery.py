@@ -127,7 +127,7 @@ def test_a_broker_outage_leaves_notifications_pending_for_the_next_scan(
         raise OperationalError("Error 111 connecting to redis:6379. Connection refused.")
 
     with monkeypatch.context() as patch:
-        patch.setattr(tasks.notification_send_task, "delay", broker_down)
+        patch.setattr(tasks.notifications_send_task, "delay", broker_down)
         with (
             time_machine.travel(due_tomorrow, tick=False),
             django_capture_on_commit_callbacks(execute=True),

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.http import StreamingHttpResponse
 from django.test.utils import CaptureQueriesContext
@@ -128,20 +130,51 @@ def test_charts_are_accessible_svg_without_inline_styles(client, portfolio, admi
 
 
 def test_dashboard_query_count_does_not_grow_with_the_portfolio(
-    client, portfolio, admin_user, team, owner, executive
+    client, portfolio, admin_user, team, owner, executive, django_capture_on_commit_callbacks
 ):
     client.force_login(admin_user)
     client.get(DASHBOARD)  # sessions, content types and other first-request caches
+    cache.clear()  # count the figures computed, not served from the cache
     with CaptureQueriesContext(connection) as small:
         assert client.get(DASHBOARD).status_code == 200
-    for number in range(8):
-        InitiativeFactory(name=f"More {number}", team=team, owner=owner, sponsor=executive)
+    with django_capture_on_commit_callbacks(execute=True):
+        for number in range(8):
+            InitiativeFactory(name=f"More {number}", team=team, owner=owner, sponsor=executive)
     with CaptureQueriesContext(connection) as large:
         response = client.get(DASHBOARD)
     assert figure(response, "total") == "14"
     assert len(large) == len(small)
     # session, user, roles, filter choices (2), stages, then the figures.
     assert len(small) == 16
+
+
+def test_readers_of_everything_share_cached_figures_until_the_portfolio_changes(
+    client, portfolio, admin_user, executive, team, owner, django_capture_on_commit_callbacks
+):
+    client.force_login(admin_user)
+    first = client.get(DASHBOARD)
+    client.force_login(executive)
+    with CaptureQueriesContext(connection) as cached:
+        again = client.get(DASHBOARD)
+    # The executive gets the admin's copy: session, user, roles, filter choices, no figures.
+    assert figure(again, "total") == figure(first, "total") == "6"
+    assert len(cached) < 10
+    stamp = re.compile(r'data-figure="as-of">as of <time datetime="([^"]+)"')
+    assert stamp.search(again.content.decode())[1] == stamp.search(first.content.decode())[1]
+
+    # A change committed anywhere (every service writes the activity log) invalidates it.
+    with django_capture_on_commit_callbacks(execute=True):
+        InitiativeFactory(name="Brand new", team=team, owner=owner, sponsor=executive)
+    assert figure(client.get(DASHBOARD), "total") == "7"
+
+
+def test_readers_of_a_part_of_the_portfolio_get_live_figures(
+    client, portfolio, other_pm, team, owner, executive
+):
+    client.force_login(other_pm)
+    before = client.get(DASHBOARD)
+    InitiativeFactory(name="Not committed yet", team=portfolio.b1.team, owner=other_pm)
+    assert int(figure(client.get(DASHBOARD), "total")) == int(figure(before, "total")) + 1
 
 
 # --- Exports ----------------------------------------------------------------------------
@@ -272,3 +305,66 @@ def test_brief_is_404_for_outsiders(client, portfolio, outsider, other_pm):
     assert client.get(f"/initiatives/{portfolio.a1.key}/brief/").status_code == 404
     assert client.get(f"/initiatives/{portfolio.b1.key}/brief/").status_code == 200
     assert client.get("/initiatives/AI-999/brief/").status_code == 404
+
+
+# --- Streaming ----------------------------------------------------------------------------
+
+
+def _reference_csv(header, rows) -> str:
+    """The whole file written in one go: what the export gave before it went in pieces."""
+    from reports.views import _cell
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_cell(value) for value in row])
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("kind", ["portfolio", "gates"])
+def test_exports_stream_in_pieces_with_the_same_rows(
+    client, portfolio, admin_user, monkeypatch, kind
+):
+    from reports import selectors, views
+
+    # Small pieces, so the handful of rows here spans several of them.
+    monkeypatch.setattr(views, "EXPORT_PIECE_BYTES", 200)
+    client.force_login(admin_user)
+    response = client.get(f"/dashboard/export/{kind}.csv")
+    pieces = [piece.decode() for piece in response.streaming_content]
+
+    _, filters = views._filters(type("Request", (), {"GET": {}, "user": admin_user})())
+    header = selectors.PORTFOLIO_COLUMNS if kind == "portfolio" else selectors.GATE_COLUMNS
+    rows = (selectors.portfolio_rows if kind == "portfolio" else selectors.gate_rows)(
+        admin_user, filters
+    )
+    assert "".join(pieces) == _reference_csv(header, rows)
+    assert len(pieces) > 3
+    # Each piece ends on a row boundary and stays near the piece size.
+    assert all(piece.endswith("\r\n") for piece in pieces)
+    assert max(len(piece) for piece in pieces[:-1]) < 200 + 400
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_export_rows_come_from_a_cursor_that_streams(client, portfolio, admin_user, monkeypatch):
+    """Outside a transaction Django declares the cursor WITH HOLD, and PostgreSQL then
+    computes the whole result before the first row: the export must read inside one."""
+    if connection.vendor != "postgresql":
+        pytest.skip("server-side cursors are PostgreSQL's")
+    from reports import selectors, views
+
+    monkeypatch.setattr(views, "EXPORT_PIECE_BYTES", 1)
+    monkeypatch.setattr(selectors, "EXPORT_CHUNK_SIZE", 2)
+    client.force_login(admin_user)
+    response = client.get("/dashboard/export/gates.csv")
+    stream = iter(response.streaming_content)
+    next(stream)
+    next(stream)  # a row has been read: the cursor is open
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT is_holdable FROM pg_cursors")
+        cursors = cursor.fetchall()
+    rest = list(stream)
+    assert cursors == [(False,)]
+    assert rest

@@ -1,9 +1,11 @@
 """The people view: allocation summed in the database, over 100% flagged, visibility respected."""
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 
 from initiatives.models import Initiative
+from initiatives.services import membership_add
 from teams.roles import StageRole
 from tests.factories import InitiativeFactory, MembershipFactory, UserFactory
 
@@ -89,10 +91,12 @@ def test_people_view_queries_do_not_grow_with_people(
     client.force_login(viewer)
     MembershipFactory(initiative=initiative)
     client.get(PEOPLE)  # warm the session and role caches
+    cache.clear()  # sum the allocations, rather than serve the page just cached
     with django_assert_num_queries(6):
         client.get(PEOPLE)
     for other in InitiativeFactory.create_batch(3):
         MembershipFactory.create_batch(3, initiative=other)
+    cache.clear()
     with django_assert_num_queries(6):
         response = client.get(PEOPLE)
     assert response.context["page"].paginator.count == 10
@@ -106,3 +110,52 @@ def test_people_view_is_paginated(client, viewer, initiative):
     assert len(page.object_list) == 25
     assert page.paginator.num_pages == 2
     assert len(client.get(PEOPLE, {"page": 2}).context["page"].object_list) == 1
+
+
+def test_a_person_on_many_initiatives_lists_the_largest_allocations_and_the_count(
+    client, viewer, team, django_assert_num_queries
+):
+    from initiatives.selectors import ALLOCATIONS_SHOWN
+
+    busy = UserFactory(username="busy", groups=["contributor"])
+    for percent in range(1, ALLOCATIONS_SHOWN + 4):
+        MembershipFactory(
+            initiative=InitiativeFactory(team=team), user=busy, allocation_percent=percent
+        )
+    client.force_login(viewer)
+    client.get(PEOPLE)
+    cache.clear()
+    with django_assert_num_queries(6):
+        response = client.get(PEOPLE)
+    row = _row(response, busy)
+    assert [m.allocation_percent for m in row.allocations] == list(
+        range(ALLOCATIONS_SHOWN + 3, 3, -1)
+    )
+    assert row.allocation_count == ALLOCATIONS_SHOWN + 3
+    assert f"{ALLOCATIONS_SHOWN} of {ALLOCATIONS_SHOWN + 3} shown" in response.content.decode()
+
+
+def test_readers_of_everything_share_the_page_until_the_portfolio_changes(
+    client,
+    viewer,
+    executive,
+    stretched,
+    initiative,
+    django_assert_max_num_queries,
+    django_capture_on_commit_callbacks,
+):
+    client.force_login(viewer)
+    client.get(PEOPLE)
+    client.force_login(executive)
+    client.get(PEOPLE)  # the executive's session and roles
+    with django_assert_max_num_queries(3):  # session, user, roles: the page is shared
+        assert _row(client.get(PEOPLE), stretched).total_allocation == 120
+    with django_capture_on_commit_callbacks(execute=True):
+        membership_add(
+            initiative=initiative,
+            actor=initiative.owner,
+            user=stretched,
+            stage_role=StageRole.PRODUCT_MANAGER,
+            allocation_percent=10,
+        )
+    assert _row(client.get(PEOPLE), stretched).total_allocation == 130
