@@ -1,21 +1,47 @@
-"""How pages answer htmx: one question, one way to render, one header.
+"""How pages answer htmx: one question, one way to render, one header, one middleware.
 
 A page and its fragments are one template with named partials. A request that swaps a part
 of a page gets the partial; every other request (a plain one, a boosted link or form, or
-htmx restoring history after a cache miss) gets the whole page. Whatever answer can differ
-with the HX-Request header says so in `Vary`, so no cache hands a fragment to Back.
+htmx restoring history after a cache miss) gets the whole page. Every answer says
+`Vary: HX-Request` (HtmxPagesMiddleware), so no cache hands a fragment to Back.
+
+History: htmx keeps no snapshots of pages (HTMX_CONFIG, rendered by base.html). Back or
+Forward to an address a filter wrote reloads that address from the server, which renders the
+page and its filter form from the query; filter forms say `autocomplete="off"`, so the
+browser does not put back what the form held before.
 
 Failed htmx requests are shown by one script for every page: static/js/htmx-errors.js.
 """
 
 from __future__ import annotations
 
+import json
+
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
+from django.utils.html import escape
 
 HX_REQUEST = "HX-Request"
+
+# htmx's settings for every page (the <meta name="htmx-config"> of base.html).
+HTMX_CONFIG = {
+    # No inline styles: the Content-Security-Policy allows none.
+    "includeIndicatorStyles": False,
+    # No snapshots of pages in sessionStorage: a snapshot holds the DOM without the state of
+    # its form controls and restores under whatever address htmx last recorded.
+    "historyCacheSize": 0,
+    # Back or Forward to an address htmx wrote: load the whole page from the server...
+    "refreshOnHistoryMiss": True,
+    # ...and should htmx ever ask for it itself, as a page, not as a fragment.
+    "historyRestoreAsHxRequest": False,
+}
+
+
+def htmx_config_meta() -> str:
+    """The <meta> element that configures htmx on every page."""
+    return f'<meta name="htmx-config" content="{escape(json.dumps(HTMX_CONFIG))}">'
 
 
 def is_partial_request(request: HttpRequest) -> bool:
@@ -55,3 +81,15 @@ def apply_service_errors(form, error: ValidationError) -> None:
             form.add_error(field_name if field_name in form.fields else None, errors)
     else:
         form.add_error(None, error.messages)
+
+
+class HtmxPagesMiddleware:
+    """Every answer varies on HX-Request, so a browser or proxy cache never gives the answer
+    to an htmx request for an address to Back, Forward or a plain visit of that address.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return vary_on_htmx(self.get_response(request))
