@@ -16,11 +16,14 @@ Failed htmx requests are shown by one script for every page: static/js/htmx-erro
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode, urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.utils.cache import patch_vary_headers
+from django.http.response import HttpResponseRedirectBase
+from django.shortcuts import render, resolve_url
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.html import escape
 
 HX_REQUEST = "HX-Request"
@@ -83,13 +86,38 @@ def apply_service_errors(form, error: ValidationError) -> None:
         form.add_error(None, error.messages)
 
 
+def sign_in_page_wide(request: HttpRequest) -> HttpResponse:
+    """For an htmx request that needs a sign-in: take the whole browser to the sign-in page,
+    coming back to the page the person was on (HX-Current-URL), not to the fragment's URL."""
+    page = request.htmx.current_url_abs_path if getattr(request, "htmx", None) else None
+    login = resolve_url(settings.LOGIN_URL)
+    response = HttpResponse(status=200)
+    response["HX-Redirect"] = f"{login}?{urlencode({'next': page or '/'})}"
+    add_never_cache_headers(response)
+    return response
+
+
+def _is_sign_in_redirect(response: HttpResponse) -> bool:
+    if not isinstance(response, HttpResponseRedirectBase):
+        return False
+    return urlsplit(response["Location"]).path == urlsplit(resolve_url(settings.LOGIN_URL)).path
+
+
 class HtmxPagesMiddleware:
-    """Every answer varies on HX-Request, so a browser or proxy cache never gives the answer
-    to an htmx request for an address to Back, Forward or a plain visit of that address.
+    """What every page does for htmx, in one place.
+
+    - Every answer varies on HX-Request, so a browser or proxy cache never gives the answer
+      to an htmx request for an address to Back, Forward or a plain visit of that address.
+    - An htmx request (GET or POST) that is sent to the sign-in page (a session expired, a
+      sign-out in another tab) takes the whole browser there with `next` = the page, instead
+      of swapping the sign-in form into a part of the page.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        return vary_on_htmx(self.get_response(request))
+        response = self.get_response(request)
+        if getattr(request, "htmx", None) and _is_sign_in_redirect(response):
+            response = sign_in_page_wide(request)
+        return vary_on_htmx(response)
