@@ -151,11 +151,9 @@ def vote(request, pk: int):
             messages.error(request, error.message)
             return redirect(f"{initiative.get_absolute_url()}#gate")
         except ValidationError as error:
+            # The override box stays as the person left it; a missing justification shows
+            # its field with the error whether the box is ticked or not.
             apply_service_errors(form, error)
-            if "override_justification" in form.errors:
-                # Show the override box checked, so the justification field is visible.
-                form.data = form.data.copy()
-                form.data["override"] = "on"
         else:
             decision = GateDecision.objects.filter(gate=gate, round=gate.review_round).first()
             if decision is not None:
@@ -190,11 +188,13 @@ def rule_update(request, pk: int):
     form = GateRuleForm(request.POST)
     if form.is_valid():
         try:
-            gate_rule_set(gate=gate, rule=form.cleaned_data["rule"], actor=request.user)
+            gate = gate_rule_set(gate=gate, rule=form.cleaned_data["rule"], actor=request.user)
         except InvalidState as error:
             messages.error(request, error.message)
         else:
-            messages.success(request, f"Rule: {gate.get_rule_display().lower()} decides.")
+            # The rule as saved, not as the page had it before.
+            verb = "decides" if gate.rule == Gate.Rule.ANY else "decide"
+            messages.success(request, f"Rule: {gate.get_rule_display().lower()} {verb}.")
         return redirect(f"{gate.initiative.get_absolute_url()}#gate")
     return _initiative_page(request, gate, access, rule_form=form)
 

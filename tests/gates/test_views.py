@@ -254,7 +254,11 @@ def test_go_with_open_items_needs_an_override(client, executive, in_review):
     content = response.content.decode()
     assert response.status_code == 200
     assert "6 required item(s) are still open" in content
-    assert 'name="override" id="id_override" checked' in content  # the box is shown ticked
+    # Nobody ticked the override: the box stays unticked, the justification field shows
+    # with its error all the same.
+    assert 'name="override" id="id_override">' in content
+    assert 'name="override" id="id_override" checked' not in content
+    assert "override__justification field--invalid" in content
     in_review.refresh_from_db()
     assert in_review.state == Gate.State.IN_REVIEW
 
@@ -387,10 +391,11 @@ def test_admin_adds_a_gatekeeper_and_sets_the_rule(client, admin_user, other_exe
     )
     assert response.status_code == 302
     assert Gatekeeper.objects.filter(gate=gate, user=other_executive).exists()
-    response = client.post(reverse("gates:rule", args=[gate.pk]), {"rule": "all"})
-    assert response.status_code == 302
+    response = client.post(reverse("gates:rule", args=[gate.pk]), {"rule": "all"}, follow=True)
     gate.refresh_from_db()
     assert gate.rule == Gate.Rule.ALL
+    # The message names the rule just saved.
+    assert "Rule: all gatekeepers decide." in response.content.decode()
 
 
 def test_gatekeeper_must_be_an_executive(client, admin_user, member, gate):
