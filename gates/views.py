@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -16,8 +16,9 @@ from core.htmx import (
     render_page_or_partial,
     vary_on_htmx,
 )
+from core.web import person_name
 from gates.forms import ChecklistItemForm, GatekeeperForm, GateRuleForm, VoteForm
-from gates.models import ChecklistItem, Gate, GateDecision
+from gates.models import ChecklistItem, Gate, GateDecision, Gatekeeper
 from gates.selectors import gates_awaiting
 from gates.services import (
     checklist_item_update,
@@ -25,6 +26,7 @@ from gates.services import (
     gate_rule_set,
     gate_vote,
     gatekeeper_add,
+    gatekeeper_remove,
 )
 from initiatives.exceptions import AlreadyDecided, InvalidState, StaleEdit
 from initiatives.pages import initiative_page_context
@@ -179,6 +181,22 @@ def gatekeeper_create(request, pk: int):
             messages.success(request, f"{user.get_full_name() or user} is now a gatekeeper.")
         return redirect(f"{gate.initiative.get_absolute_url()}#gate")
     return _initiative_page(request, gate, access, gatekeeper_form=form)
+
+
+@login_required
+@require_POST
+def gatekeeper_delete(request, pk: int, user_id: int):
+    gate, _access = get_for_user(request.user, GATES, action=Action.MANAGE_GATEKEEPERS, pk=pk)
+    keeper = get_object_or_404(
+        Gatekeeper.objects.select_related("user"), gate=gate, user_id=user_id
+    )
+    try:
+        gatekeeper_remove(gate=gate, user=keeper.user, actor=request.user)
+    except InvalidState as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"{person_name(keeper.user)} is no longer a gatekeeper.")
+    return redirect(f"{gate.initiative.get_absolute_url()}#gate")
 
 
 @login_required
