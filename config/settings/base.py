@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "initiatives",
     "gates",
     "collaboration",
+    "compliance",
     "reports",
     "notifications",
     "apiauth",
