@@ -248,13 +248,22 @@ def attachment_upload(
     item: ChecklistItem | None = None,
     comment: Comment | None = None,
 ) -> Attachment:
-    """Store an uploaded file as evidence on an item, or with a comment.
+    """Store an uploaded file as evidence on an item, or with a comment; returns the row.
+
+    Raises ValidationError when there is no file, it is too big or empty, or it
+    belongs to neither an item nor a comment; InvalidState when the item's gate
+    has been decided.
 
     The type is read from the content and the SHA-256 computed while reading;
     the bytes are stored under a name Tollgate makes up, never the uploader's.
     """
     if uploaded_file is None:
         raise ValidationError({"file": "Choose a file to upload."})
+    if item is None and comment is None:
+        # A file belongs to something people see: an item's evidence or a comment.
+        raise ValidationError(
+            {"item": "Say which checklist item (or comment) the file is evidence for."}
+        )
     limit = files.max_upload_bytes()
     if uploaded_file.size > limit:
         raise ValidationError(
