@@ -250,8 +250,9 @@ def attachment_upload(
 ) -> Attachment:
     """Store an uploaded file as evidence on an item, or with a comment; returns the row.
 
-    Raises ValidationError when there is no file, it is too big or empty, or it
-    belongs to neither an item nor a comment; InvalidState when the item's gate
+    Raises ValidationError when there is no file, it is too big or empty, it
+    belongs to neither an item nor a comment, or the item already has the same
+    file; InvalidState when the item's gate
     has been decided.
 
     The type is read from the content and the SHA-256 computed while reading;
@@ -286,6 +287,24 @@ def attachment_upload(
     sha256, head, size = files.hash_and_head(uploaded_file)
     if size == 0:
         raise ValidationError({"file": "The file is empty."})
+    if item is not None and comment is None:
+        # The same bytes twice on one item (a second click, or the same report again)
+        # would list one piece of evidence twice. The gate row locked above serialises
+        # uploads to its items.
+        same = (
+            Attachment.objects.live()
+            .filter(item=item, comment=None, sha256=sha256)
+            .select_related("uploaded_by")
+            .first()
+        )
+        if same is not None:
+            by = display_name(same.uploaded_by) if same.uploaded_by else "a former user"
+            raise ValidationError(
+                {
+                    "file": f"This file is already attached to “{item.text}” as "
+                    f"“{same.name}” ({by}, {timezone.localtime(same.created_at):%d %b %Y})."
+                }
+            )
     key = files.storage().save(files.storage_key_for(initiative.pk), uploaded_file)
     try:
         attachment = Attachment.objects.create(
