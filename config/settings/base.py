@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "initiatives",
     "gates",
     "collaboration",
+    "compliance",
     "reports",
     "notifications",
     "apiauth",
