@@ -1,9 +1,12 @@
-"""Answers every app shares: the refused form (CSRF failure)."""
+"""Answers every app shares: the refused form (CSRF failure), the site icon."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET
 
 from core.htmx import FAILURE_HEADER, STALE_PAGE, is_htmx, sign_in_page_wide
 
@@ -27,3 +30,11 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
         response[FAILURE_HEADER] = STALE_PAGE
         return response
     return HttpResponse(render_to_string("403_csrf.html", request=request), status=403)
+
+
+@require_GET
+@cache_control(public=True, max_age=86400)
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico, which browsers ask for on pages without an icon link (the admin)."""
+    icon = settings.BASE_DIR / "static" / "img" / "favicon.svg"
+    return HttpResponse(icon.read_bytes(), content_type="image/svg+xml")

@@ -185,6 +185,7 @@ PAGES: dict[str, dict[str, tuple]] = {
     "portfolio_import:apply": {"GET": POST_ONLY, "POST": ADMIN_WRITE},
     # Public by design: load balancers and integrators before they have a token.
     "healthz": {"GET": PUBLIC},
+    "favicon": {"GET": PUBLIC},
     "schema": {"GET": PUBLIC},
     "api-docs": {"GET": PUBLIC},
 }
