@@ -21,9 +21,11 @@ def test_arrowing_through_the_states_saves_once(open_page, expect, initiative, o
     posts = []
     page.on(
         "request",
-        lambda request: posts.append(request.url)
-        if request.method == "POST" and f"/items/{item.pk}/" in request.url
-        else None,
+        lambda request: (
+            posts.append(request.url)
+            if request.method == "POST" and f"/items/{item.pk}/" in request.url
+            else None
+        ),
     )
     page.locator(f"#item-{item.pk} input[value=open]").focus()
     # Done, back to Open, Done again: three changes at a reading pace, each long enough
