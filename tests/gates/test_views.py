@@ -471,3 +471,20 @@ def test_awaiting_link_is_current_on_the_awaiting_page(client, executive, in_rev
     assert 'aria-current="page"' in on_page.content.decode()
     elsewhere = client.get(url, HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL="http://testserver/")
     assert 'aria-current="page"' not in elsewhere.content.decode()
+
+
+def test_an_evidence_link_to_tollgate_itself_works_on_any_port(client, owner, gate, settings):
+    """Items met by a measurement link to the target with SITE_URL (for emails); on the page
+    the link is a path, so it works wherever the app is served (e.g. make run PORT=8080)."""
+    settings.SITE_URL = "http://127.0.0.1:8000"
+    item = gate.items.order_by("order").first()
+    path = f"{gate.initiative.get_absolute_url()}#target-1"
+    ChecklistItem.objects.filter(pk=item.pk).update(evidence_url=f"http://127.0.0.1:8000{path}")
+    ChecklistItem.objects.filter(pk=gate.items.order_by("order")[1].pk).update(
+        evidence_url="https://wiki.example.com/eval"
+    )
+    client.force_login(owner)
+    page = client.get(gate.initiative.get_absolute_url()).content.decode()
+    assert f'<a href="{path}"' in page
+    assert 'href="http://127.0.0.1:8000' not in page
+    assert '<a href="https://wiki.example.com/eval"' in page
