@@ -4,6 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 PYTEST_ARGS ?=
+PORT ?= 8000
 
 .PHONY: run test test-fast install install-dev migrate seed serve lint format check-deploy worker beat bench load faults clean
 
@@ -23,15 +24,15 @@ $(VENV)/.dev-installed: requirements/dev.txt | $(PY)
 install: $(VENV)/.base-installed
 install-dev: $(VENV)/.dev-installed
 
-## make run: install, migrate the SQLite database, load the demo portfolio, serve :8000
+## make run [PORT=8000]: install, migrate the SQLite database, load the demo portfolio, serve it
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	@echo ""
-	@echo "Tollgate is at http://127.0.0.1:8000/  —  log in as admin, exec, pm, pm2, contrib"
+	@echo "Tollgate is at http://127.0.0.1:$(PORT)/  —  log in as admin, exec, pm, pm2, contrib"
 	@echo "or viewer, password tollgate-demo. Stop with Ctrl-C."
 	@echo ""
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 ## make test: install the test tools and run the whole suite
 test: install-dev

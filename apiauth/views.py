@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apiauth.models import ApiToken
+from teams.policy import may_write
 
 EXPIRY_CHOICES = {"30": 30, "90": 90, "365": 365, "never": None}
 
@@ -19,14 +20,20 @@ def token_list(request):
     """List the user's tokens; POST creates one and shows its secret once."""
     secret = None
     errors = {}
+    # A token never does more than its person may: no read-and-write token for a viewer.
+    scopes = (
+        ApiToken.Scope.choices
+        if may_write(request.user)
+        else [(ApiToken.Scope.READ.value, ApiToken.Scope.READ.label)]
+    )
     if request.method == "POST":
         name = request.POST.get("name", "").strip()[:100]
         scope = request.POST.get("scope", ApiToken.Scope.READ)
         expiry = request.POST.get("expires_in", "90")
         if not name:
             errors["name"] = "Give the token a name, e.g. the integration that uses it."
-        if scope not in ApiToken.Scope.values:
-            errors["scope"] = "Choose read or read and write."
+        if scope not in dict(scopes):
+            errors["scope"] = "Choose one of: " + ", ".join(str(label) for _, label in scopes) + "."
         if expiry not in EXPIRY_CHOICES:
             errors["expires_in"] = "Choose an expiry."
         if not errors:
@@ -43,7 +50,7 @@ def token_list(request):
             "tokens": tokens,
             "secret": secret,
             "errors": errors,
-            "scopes": ApiToken.Scope.choices,
+            "scopes": scopes,
         },
         status=400 if errors else 200,
     )

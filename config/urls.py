@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from core.health import healthz
+from core.views import favicon
 from initiatives import converters  # noqa: F401  (registers <initiative_key:…>)
 from reports.views import initiative_brief
 from teams.forms import SignInForm
@@ -24,6 +25,7 @@ urlpatterns = [
     path("import/", include("portfolio_import.urls")),
     path("", include("teams.urls")),
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("account/", include("apiauth.urls")),
     path("api/v1/", include("apiauth.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -27,6 +27,9 @@ from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.html import escape
 
 HX_REQUEST = "HX-Request"
+# Why an htmx request failed, when the status alone does not say (read by htmx-errors.js).
+FAILURE_HEADER = "Tollgate-Failure"
+STALE_PAGE = "stale-page"  # the CSRF token of the page no longer matches the session
 
 # htmx's settings for every page (the <meta name="htmx-config"> of base.html).
 HTMX_CONFIG = {
@@ -45,6 +48,11 @@ HTMX_CONFIG = {
 def htmx_config_meta() -> str:
     """The <meta> element that configures htmx on every page."""
     return f'<meta name="htmx-config" content="{escape(json.dumps(HTMX_CONFIG))}">'
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    """Was this request sent by htmx (a swap, a boosted link or a history restore)?"""
+    return bool(getattr(request, "htmx", None))
 
 
 def is_partial_request(request: HttpRequest) -> bool:
@@ -89,7 +97,7 @@ def apply_service_errors(form, error: ValidationError) -> None:
 def sign_in_page_wide(request: HttpRequest) -> HttpResponse:
     """For an htmx request that needs a sign-in: take the whole browser to the sign-in page,
     coming back to the page the person was on (HX-Current-URL), not to the fragment's URL."""
-    page = request.htmx.current_url_abs_path if getattr(request, "htmx", None) else None
+    page = request.htmx.current_url_abs_path if is_htmx(request) else None
     login = resolve_url(settings.LOGIN_URL)
     response = HttpResponse(status=200)
     response["HX-Redirect"] = f"{login}?{urlencode({'next': page or '/'})}"
@@ -118,6 +126,6 @@ class HtmxPagesMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if getattr(request, "htmx", None) and _is_sign_in_redirect(response):
+        if is_htmx(request) and _is_sign_in_redirect(response):
             response = sign_in_page_wide(request)
         return vary_on_htmx(response)

@@ -9,7 +9,7 @@ gate services so they are logged like any other change.
 import json
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import models
 from django.utils.html import format_html
 
@@ -17,6 +17,7 @@ from gates import services
 from gates.models import ChecklistItem, Gate, GateDecision, Gatekeeper, StageTransition, Vote
 from initiatives.activity import activity_log
 from initiatives.admin import NoDeleteMixin, ReadOnlyAdminMixin, StageChoicesMixin, StageListFilter
+from initiatives.exceptions import InvalidState
 from initiatives.models import Initiative
 
 CHECKLIST_EDITABLE_FIELDS = ["state", "na_reason", "evidence_url", "note"]
@@ -64,7 +65,7 @@ class ChecklistItemInline(NoDeleteMixin, admin.TabularInline):
         return super().get_queryset(request).select_related("target")
 
 
-class GatekeeperInline(NoDeleteMixin, admin.TabularInline):
+class GatekeeperInline(admin.TabularInline):
     model = Gatekeeper
     extra = 0
     autocomplete_fields = ["user"]
@@ -73,6 +74,11 @@ class GatekeeperInline(NoDeleteMixin, admin.TabularInline):
         return super().get_queryset(request).select_related("user")
 
     def has_add_permission(self, request, obj=None):
+        return obj is None or obj.is_pending
+
+    def has_delete_permission(self, request, obj=None):
+        # Removed through gatekeeper_remove (GateAdmin.save_formset): the last active
+        # gatekeeper of a gate in review stays.
         return obj is None or obj.is_pending
 
     def has_change_permission(self, request, obj=None):
@@ -208,8 +214,14 @@ class GateAdmin(NoDeleteMixin, StageChoicesMixin, admin.ModelAdmin):
                 formset.changed_objects.append((row.instance, row.changed_data))
             elif row in formset.deleted_forms:
                 if row.instance.pk:
-                    row.instance.delete()
-                    formset.deleted_objects.append(row.instance)
+                    try:
+                        services.gatekeeper_remove(
+                            gate=form.instance, user=row.instance.user, actor=request.user
+                        )
+                    except InvalidState as error:
+                        messages.error(request, error.message)
+                    else:
+                        formset.deleted_objects.append(row.instance)
             elif row.instance.pk is None:
                 gatekeeper = services.gatekeeper_add(
                     gate=form.instance, user=row.cleaned_data["user"], actor=request.user

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -16,8 +16,9 @@ from core.htmx import (
     render_page_or_partial,
     vary_on_htmx,
 )
+from core.web import person_name
 from gates.forms import ChecklistItemForm, GatekeeperForm, GateRuleForm, VoteForm
-from gates.models import ChecklistItem, Gate, GateDecision
+from gates.models import ChecklistItem, Gate, GateDecision, Gatekeeper
 from gates.selectors import gates_awaiting
 from gates.services import (
     checklist_item_update,
@@ -25,6 +26,7 @@ from gates.services import (
     gate_rule_set,
     gate_vote,
     gatekeeper_add,
+    gatekeeper_remove,
 )
 from initiatives.exceptions import AlreadyDecided, InvalidState, StaleEdit
 from initiatives.pages import initiative_page_context
@@ -151,11 +153,9 @@ def vote(request, pk: int):
             messages.error(request, error.message)
             return redirect(f"{initiative.get_absolute_url()}#gate")
         except ValidationError as error:
+            # The override box stays as the person left it; a missing justification shows
+            # its field with the error whether the box is ticked or not.
             apply_service_errors(form, error)
-            if "override_justification" in form.errors:
-                # Show the override box checked, so the justification field is visible.
-                form.data = form.data.copy()
-                form.data["override"] = "on"
         else:
             decision = GateDecision.objects.filter(gate=gate, round=gate.review_round).first()
             if decision is not None:
@@ -185,16 +185,34 @@ def gatekeeper_create(request, pk: int):
 
 @login_required
 @require_POST
+def gatekeeper_delete(request, pk: int, user_id: int):
+    gate, _access = get_for_user(request.user, GATES, action=Action.MANAGE_GATEKEEPERS, pk=pk)
+    keeper = get_object_or_404(
+        Gatekeeper.objects.select_related("user"), gate=gate, user_id=user_id
+    )
+    try:
+        gatekeeper_remove(gate=gate, user=keeper.user, actor=request.user)
+    except InvalidState as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"{person_name(keeper.user)} is no longer a gatekeeper.")
+    return redirect(f"{gate.initiative.get_absolute_url()}#gate")
+
+
+@login_required
+@require_POST
 def rule_update(request, pk: int):
     gate, access = get_for_user(request.user, GATES, action=Action.MANAGE_GATEKEEPERS, pk=pk)
     form = GateRuleForm(request.POST)
     if form.is_valid():
         try:
-            gate_rule_set(gate=gate, rule=form.cleaned_data["rule"], actor=request.user)
+            gate = gate_rule_set(gate=gate, rule=form.cleaned_data["rule"], actor=request.user)
         except InvalidState as error:
             messages.error(request, error.message)
         else:
-            messages.success(request, f"Rule: {gate.get_rule_display().lower()} decides.")
+            # The rule as saved, not as the page had it before.
+            verb = "decides" if gate.rule == Gate.Rule.ANY else "decide"
+            messages.success(request, f"Rule: {gate.get_rule_display().lower()} {verb}.")
         return redirect(f"{gate.initiative.get_absolute_url()}#gate")
     return _initiative_page(request, gate, access, rule_form=form)
 

@@ -72,12 +72,20 @@ class InitiativeForm(BoundedModelForm):
             "problem": forms.Textarea(attrs={"rows": 3}),
         }
 
-    def __init__(self, *args, creating: bool = False, **kwargs):
+    def __init__(self, *args, creating: bool = False, creator=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = Team.objects.order_by("name")
         self.fields["owner"].queryset = _people(OWNER_ROLES)
         self.fields["sponsor"].queryset = _people(SPONSOR_ROLES)
         if creating:
+            # The person who starts an initiative owns it unless they choose someone else,
+            # and it belongs to their team when they are on one.
+            if creator is not None and self.fields["owner"].queryset.filter(pk=creator.pk).exists():
+                self.initial.setdefault("owner", creator.pk)
+            if creator is not None:
+                own_team = Team.objects.filter(memberships__user=creator).order_by("name").first()
+                if own_team is not None:
+                    self.initial.setdefault("team", own_team.pk)
             self.fields["framework"].queryset = Framework.objects.all()
             self.fields["framework"].initial = Framework.default()
             self.fields["framework"].empty_label = None

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -159,25 +160,43 @@ def _form_page(request, form, *, title, initiative=None, submit="Save", intro=""
     return render(request, "initiatives/form.html", context)
 
 
+def _keeps_sight_of(user, initiative) -> None:
+    """The landing rule: a create or edit that would leave its author unable to see the
+    initiative is refused (the caller rolls it back), so a successful save never ends on a
+    404. Portfolio admins and readers of everything see every initiative."""
+    if not can(user, Action.VIEW, initiative):
+        raise ValidationError(
+            {
+                "owner": (
+                    f"You would not see this initiative afterwards: you are not its owner "
+                    f"and not on {initiative.team}. Make yourself the owner, choose a team "
+                    f"you are on, or ask a portfolio admin."
+                )
+            }
+        )
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def initiative_create(request):
     if not can(request.user, Action.CREATE):
         raise PermissionDenied
-    form = InitiativeForm(request.POST or None, creating=True)
+    form = InitiativeForm(request.POST or None, creating=True, creator=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            initiative = initiative_start(
-                actor=request.user,
-                name=data["name"],
-                summary=data["summary"],
-                problem=data["problem"],
-                team=data["team"],
-                owner=data["owner"],
-                sponsor=data["sponsor"],
-                framework=data["framework"],
-            )
+            with transaction.atomic():
+                initiative = initiative_start(
+                    actor=request.user,
+                    name=data["name"],
+                    summary=data["summary"],
+                    problem=data["problem"],
+                    team=data["team"],
+                    owner=data["owner"],
+                    sponsor=data["sponsor"],
+                    framework=data["framework"],
+                )
+                _keeps_sight_of(request.user, initiative)
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
@@ -202,12 +221,14 @@ def initiative_edit(request, key):
         fields = dict(form.cleaned_data)
         expected_version = fields.pop("version")
         try:
-            initiative = initiative_update(
-                initiative=initiative,
-                actor=request.user,
-                expected_version=expected_version,
-                **fields,
-            )
+            with transaction.atomic():
+                initiative = initiative_update(
+                    initiative=initiative,
+                    actor=request.user,
+                    expected_version=expected_version,
+                    **fields,
+                )
+                _keeps_sight_of(request.user, initiative)
         except StaleEdit:
             form.add_error(
                 None,

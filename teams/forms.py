@@ -3,13 +3,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
 
 from core.forms import BoundedForm, BoundedFormMixin
+from core.web import person_name
 from teams.models import Team, TeamMembership
 from teams.roles import PortfolioRole
 
 
 def _person_label(user) -> str:
-    name = user.get_full_name()
-    return f"{name} ({user.get_username()})" if name else user.get_username()
+    return person_name(user)
 
 
 class TeamMemberAddForm(BoundedForm):

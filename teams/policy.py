@@ -23,6 +23,14 @@ def is_active_user(user) -> bool:
     return user is not None and user.is_authenticated and user.is_active
 
 
+WRITING_ROLES = frozenset(PortfolioRole) - {PortfolioRole.VIEWER}
+
+
+def may_write(user) -> bool:
+    """Can this person change anything at all? Viewers read, and nothing else."""
+    return user.is_superuser or has_role(user, WRITING_ROLES)
+
+
 def is_admin(user) -> bool:
     """Portfolio admins (and superusers) may do everything."""
     return has_role(user, {PortfolioRole.ADMIN})

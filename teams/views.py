@@ -1,11 +1,13 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.htmx import is_partial_request, render_page_or_partial, vary_on_htmx
+from core.htmx import is_htmx, is_partial_request, render_page_or_partial, vary_on_htmx
+from core.web import person_name
 from initiatives.selectors import (
     FULL_ALLOCATION,
     people_page,
@@ -94,7 +96,8 @@ def team_member_add(request, slug: str):
         form.add_error(None, error)
         return _members_response(request, team, add_form=form, status=422)
     messages.success(
-        request, f"{membership.user} joined {team} as {membership.get_role_display()}."
+        request,
+        f"{person_name(membership.user)} joined {team} as {membership.get_role_display()}.",
     )
     return _members_response(request, team)
 
@@ -118,7 +121,15 @@ def team_member_remove(request, slug: str, pk: int):
     team = get_team_for_user(request.user, slug, manage=True)
     membership = get_object_or_404(TeamMembership.objects.select_related("user"), pk=pk, team=team)
     services.team_member_remove(membership=membership)
-    messages.success(request, f"{membership.user} left {team}.")
+    messages.success(request, f"{person_name(membership.user)} left {team}.")
+    forget_roles(request.user)
+    if not teams_visible_to(request.user).filter(pk=team.pk).exists():
+        # A lead who took themselves out and no longer sees the team: to the teams list.
+        if is_htmx(request):
+            response = HttpResponse(status=200)
+            response["HX-Redirect"] = reverse("teams:list")
+            return response
+        return redirect("teams:list")
     return _members_response(request, team)
 
 

@@ -154,6 +154,7 @@ PAGES: dict[str, dict[str, tuple]] = {
     "gates:vote": {"GET": POST_ONLY, "POST": (LOGIN, 403, 403, 404, 403, 404, OK, 403)},
     "gates:gatekeeper-add": {"GET": POST_ONLY, "POST": ADMIN_ON_INITIATIVE},
     "gates:rule": {"GET": POST_ONLY, "POST": ADMIN_ON_INITIATIVE},
+    "gates:gatekeeper-remove": {"GET": POST_ONLY, "POST": ADMIN_ON_INITIATIVE},
     # Each person's own inbox; the bell answers 204 to the anonymous (nothing to show).
     "notifications:inbox": {"GET": EVERYONE},
     "notifications:bell": {"GET": (204, 200, 200, 200, 200, 200, 200, 200)},
@@ -184,6 +185,7 @@ PAGES: dict[str, dict[str, tuple]] = {
     "portfolio_import:apply": {"GET": POST_ONLY, "POST": ADMIN_WRITE},
     # Public by design: load balancers and integrators before they have a token.
     "healthz": {"GET": PUBLIC},
+    "favicon": {"GET": PUBLIC},
     "schema": {"GET": PUBLIC},
     "api-docs": {"GET": PUBLIC},
 }
@@ -220,6 +222,7 @@ OPERATIONS: dict[str, tuple] = {
     "GET /api/v1/gates/{id}/": API_READ,
     "POST /api/v1/gates/{id}/request-review/": API_EDIT,
     "POST /api/v1/gates/{id}/decide/": (401, 403, 403, 404, 403, 404, OK, 403),
+    "DELETE /api/v1/gates/{id}/gatekeepers/{user_id}/": (401, 403, 403, 404, 403, 404, 403, OK),
     "GET /api/v1/checklist-items/": API_LIST,
     "GET /api/v1/checklist-items/{id}/": API_READ,
     "PATCH /api/v1/checklist-items/{id}/": API_WORK,
@@ -319,6 +322,7 @@ def world(initiative, gate, member, team_member, other_initiative):
         "slug": initiative.team.slug,
         "target_id": target.pk,
         "gate": gate.pk,
+        "user_id": gate.gatekeepers.get().user_id,
         "item": gate.items.order_by("pk").first().pk,
         "target": target.pk,
         "notification": notification.pk,
@@ -346,6 +350,7 @@ PAGE_PKS = {
     "gates:vote": "gate",
     "gates:gatekeeper-add": "gate",
     "gates:rule": "gate",
+    "gates:gatekeeper-remove": "gate",
     "notifications:read": "notification",
     "apiauth:token-revoke": "token",
     "teams:member-role": "team_membership",

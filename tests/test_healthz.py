@@ -75,3 +75,11 @@ def test_pages_and_api_answer_503_while_the_database_is_down(
         assert response.json()["code"] == "service_unavailable"
     else:
         assert "Temporarily unavailable" in response.content.decode()
+
+
+def test_the_site_icon_answers_at_the_root(client):
+    """Admin pages (no icon link) ask for /favicon.ico; it must not be a 404."""
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/svg+xml"
+    assert b"<svg" in response.content

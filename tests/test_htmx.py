@@ -7,6 +7,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import pytest
+from django.test import Client
 
 from tests import test_access_matrix as matrix
 from tests.test_access_matrix import PAGES, page_routes, page_url
@@ -103,3 +104,24 @@ def test_an_htmx_request_without_a_session_takes_the_whole_page_to_sign_in(clien
     assert problems == []
     # Without htmx it stays the usual redirect.
     assert client.get("/").status_code == 302
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["production", "development"])
+def test_a_refused_form_says_what_happened(owner, settings, debug):
+    """A stale CSRF token: a plain form gets a page saying what to do (not Django's debug
+    page), htmx a short 403 that names the failure for htmx-errors.js."""
+    settings.DEBUG = debug
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(owner)
+    plain = client.post("/account/tokens/", {"name": "x"})
+    assert plain.status_code == 403
+    assert "This page was out of date" in plain.content.decode()
+    assert _is_document(plain.content.decode())
+    htmx = client.post("/account/tokens/", {"name": "x"}, HTTP_HX_REQUEST="true")
+    assert htmx.status_code == 403
+    assert htmx["Tollgate-Failure"] == "stale-page"
+    assert not _is_document(htmx.content.decode())
+    # Without a session the whole page goes to sign in.
+    client.logout()
+    gone = client.post("/account/tokens/", {"name": "x"}, HTTP_HX_REQUEST="true")
+    assert gone["HX-Redirect"].startswith("/accounts/login/?next=")

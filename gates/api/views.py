@@ -5,7 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from apiauth.api import IdLookupMixin, parse_id, require
@@ -14,7 +14,7 @@ from apiauth.etags import etag_for, expected_version
 from apiauth.idempotency import idempotent
 from gates import services
 from gates.api import serializers as s
-from gates.models import ChecklistItem, Gate, StageTransition
+from gates.models import ChecklistItem, Gate, Gatekeeper, StageTransition
 from initiatives.api.views import IDEMPOTENCY_PARAMETER, IF_MATCH_PARAMETER
 from initiatives.exceptions import StaleEdit
 from initiatives.models import Initiative
@@ -91,6 +91,25 @@ class GateViewSet(IdLookupMixin, viewsets.ReadOnlyModelViewSet):
         serializer = s.DecideSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.gate_vote(gate=gate, actor=request.user, **serializer.validated_data)
+        return self._gate_response(gate)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("user_id", int, OpenApiParameter.PATH)],
+        request=None,
+        responses=s.GateDetailSerializer,
+    )
+    @action(detail=True, methods=["delete"], url_path=r"gatekeepers/(?P<user_id>[^/]+)")
+    def remove_gatekeeper(self, request, pk=None, user_id=None):
+        """Portfolio admins take a gatekeeper off a gate that is not decided yet; the last
+        active gatekeeper of a gate in review stays (409)."""
+        gate = self.get_object()
+        require(request.user, Action.MANAGE_GATEKEEPERS, gate)
+        user_id = parse_id(user_id, "user_id")
+        keeper = Gatekeeper.objects.filter(gate=gate, user_id=user_id).select_related("user")
+        keeper = keeper.first()
+        if keeper is None:
+            raise NotFound("This person does not keep this gate.")
+        services.gatekeeper_remove(gate=gate, user=keeper.user, actor=request.user)
         return self._gate_response(gate)
 
 

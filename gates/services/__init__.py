@@ -25,6 +25,7 @@ from gates.services.decisions import (
     gate_rule_set,
     gate_vote,
     gatekeeper_add,
+    gatekeeper_remove,
 )
 from gates.services.lifecycle import (
     InitiativeStart,
@@ -57,6 +58,7 @@ __all__ = [
     "gate_rule_set",
     "gate_vote",
     "gatekeeper_add",
+    "gatekeeper_remove",
     "initiative_complete",
     "initiative_resume",
     "initiative_start",

@@ -61,6 +61,69 @@ def gatekeeper_add(*, gate: Gate, user: AbstractBaseUser, actor: Actor) -> Gatek
 
 
 @transaction.atomic
+def gatekeeper_remove(*, gate: Gate, user: AbstractBaseUser, actor: Actor) -> Gate:
+    """Take a decision maker off a gate (an executive who left, a wrong choice).
+
+    The last active gatekeeper of a gate in review stays: somebody must be able to decide
+    it. When the gate waits for all gatekeepers and everybody left has voted, their votes
+    decide it now. Returns the gate. Raises InvalidState once the gate is decided or for
+    the last active gatekeeper of a gate in review; Gatekeeper.DoesNotExist for a person
+    who does not keep the gate.
+    """
+    gate = Gate.objects.select_for_update().select_related("initiative", "stage").get(pk=gate.pk)
+    if not gate.is_pending:
+        raise InvalidState("This gate has been decided; its gatekeepers are fixed.")
+    keeper = Gatekeeper.objects.select_related("user").get(gate=gate, user=user)
+    others = gate.gatekeepers.exclude(pk=keeper.pk)
+    if gate.state == Gate.State.IN_REVIEW and not others.filter(user__is_active=True).exists():
+        name = user.get_full_name() or user.get_username()
+        raise InvalidState(
+            f"{name} is the last active gatekeeper of this gate, which is in review. "
+            "Add another gatekeeper first."
+        )
+    keeper.delete()
+    activity_log(
+        actor=actor,
+        initiative=gate.initiative,
+        verb="gate.gatekeeper_removed",
+        obj=gate,
+        before=str(user),
+    )
+    if gate.state == Gate.State.IN_REVIEW and gate.rule == Gate.Rule.ALL:
+        _decide_when_everybody_voted(gate, actor)
+    return gate
+
+
+def _decide_when_everybody_voted(gate: Gate, actor: Actor) -> None:
+    """Under the rule "all": once every remaining gatekeeper has voted, take the decision."""
+    votes = list(Vote.objects.filter(gate=gate, round=gate.review_round).order_by("created_at"))
+    keepers = set(gate.gatekeepers.values_list("user_id", flat=True))
+    if not votes or not keepers <= {vote.voter_id for vote in votes}:
+        return
+    counted = [vote for vote in votes if vote.voter_id in keepers]
+    outcome = combine_votes([vote.decision for vote in counted])
+    items = list(gate.items.select_related("target").order_by("order"))
+    open_required = open_required_items(items)
+    justification = ""
+    if outcome == Decision.GO and open_required:
+        justification = "; ".join(
+            v.override_justification for v in counted if v.override_justification
+        )
+    last = counted[-1]
+    _gate_decide(
+        gate=gate,
+        decision=outcome,
+        actor=last.voter,
+        rationale=last.rationale,
+        override_justification=justification,
+        items=items,
+        open_required=open_required,
+        following=gate.stage.next_stage(),
+        at=timezone.now(),
+    )
+
+
+@transaction.atomic
 def gate_rule_set(*, gate: Gate, rule: str, actor: Actor) -> Gate:
     """Choose whether any one gatekeeper or all of them decide.
 

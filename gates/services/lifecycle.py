@@ -47,7 +47,7 @@ from initiatives.services import (
     initiative_keys_reserve,
     initiative_people_validate,
 )
-from teams.models import Team
+from teams.models import Team, TeamMembership
 
 
 @dataclass
@@ -190,6 +190,10 @@ def initiatives_start(*, rows: list[InitiativeStart], actor: Actor) -> list[Init
         initiative._started_at = at
         initiatives.append(initiative)
     Initiative.objects.bulk_create(initiatives)
+    # The owner works in the initiative's team (joining it as a member when not on it yet).
+    TeamMembership.objects.bulk_create(
+        [TeamMembership(team=row.team, user=row.owner) for row in rows], ignore_conflicts=True
+    )
 
     cases = []
     for initiative, row in zip(initiatives, rows, strict=True):

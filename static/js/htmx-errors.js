@@ -21,7 +21,16 @@
     503: "Tollgate is unavailable right now.",
   };
 
-  function reason(status) {
+  // Failures the status alone does not tell apart (core/htmx.py: FAILURE_HEADER).
+  var FAILURES = {
+    "stale-page":
+      "This page is out of date: you signed in again since it was opened (perhaps in another tab).",
+  };
+
+  function reason(status, failure) {
+    if (failure && FAILURES[failure]) {
+      return FAILURES[failure];
+    }
     if (status === 0) {
       return "Tollgate could not be reached; check the connection.";
     }
@@ -43,6 +52,19 @@
     }
   }
 
+  // The way on: sign in again when the session is gone, else reload to see what is current.
+  function wayOn(status) {
+    var link = document.createElement("a");
+    if (status === 401) {
+      link.href = "/accounts/login/?next=" + encodeURIComponent(location.pathname + location.search);
+      link.textContent = "Sign in again";
+    } else {
+      link.href = window.location.href;
+      link.textContent = "Reload the page";
+    }
+    return link;
+  }
+
   function show(detail, status) {
     var elt = detail.elt;
     if (!elt || !elt.isConnected) {
@@ -60,15 +82,13 @@
     var message = document.createElement("div");
     message.className = "alert alert--error " + MESSAGE_CLASS;
     message.setAttribute("role", "alert");
+    var failure = detail.xhr ? detail.xhr.getResponseHeader("Tollgate-Failure") : null;
     var text = document.createElement("p");
     text.textContent =
       (saving ? "Not saved: " : "Not loaded: ") +
-      reason(status) +
+      reason(status, failure) +
       (saving ? " The form shows what is saved. " : " ");
-    var reload = document.createElement("a");
-    reload.href = window.location.href;
-    reload.textContent = "Reload the page";
-    text.appendChild(reload);
+    text.appendChild(wayOn(status));
     message.appendChild(text);
     form.insertAdjacentElement("afterend", message);
   }

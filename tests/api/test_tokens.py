@@ -145,3 +145,14 @@ def test_admin_issues_a_token_for_a_service_account(client, owner):
     messages = [str(m) for m in response.context["messages"]]
     secret = next(m.split(": ")[-1] for m in messages if "tg_" in m)
     assert token.secret_hash == token_hash(secret)
+
+
+def test_a_viewer_is_offered_only_a_read_token(client, viewer, owner):
+    client.force_login(viewer)
+    page = client.get("/account/tokens/").content.decode()
+    assert 'value="read"' in page
+    assert 'value="read_write"' not in page
+    refused = client.post("/account/tokens/", {"name": "x", "scope": "read_write"})
+    assert refused.status_code == 400
+    client.force_login(owner)
+    assert 'value="read_write"' in client.get("/account/tokens/").content.decode()

@@ -75,8 +75,8 @@ def test_a_failed_board_filter_says_it_did_not_load(open_page, expect, initiativ
 def _sign_out_in_another_tab(page):
     other = page.context.new_page()
     other.goto("/")
-    other.get_by_role("button", name="Log out").click()
-    other.wait_for_url("**/accounts/login/")
+    with other.expect_navigation(url="**/accounts/login/"):
+        other.get_by_role("button", name="Log out").click()
     other.close()
 
 
@@ -115,4 +115,41 @@ def test_sign_in_lost_before_a_filter_takes_the_whole_page_to_sign_in(
     expect(page.locator("input[name=username]")).to_be_visible()
     # Not swapped into the board: the sign-in page is the whole page.
     expect(page.locator("#board")).to_have_count(0)
+    assert console.csp_violations() == [], console
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["production", "development"])
+def test_a_save_from_a_page_older_than_the_sign_in_says_so(
+    open_page, expect, initiative, owner, settings, debug
+):
+    """Signed out and in again in another tab: the page's CSRF token is stale. The tick is
+    refused (403), the item shows what is saved, the message says why and offers a reload;
+    with DEBUG on as off, the page stays (no error page swapped in)."""
+    settings.DEBUG = debug
+    item = initiative.gates.get().items.get(order=1)
+    page, console = open_page(owner.username, DEFAULT_PASSWORD)
+    page.goto(initiative.get_absolute_url())
+    _sign_out_in_another_tab(page)
+    other = page.context.new_page()
+    other.goto("/accounts/login/")
+    other.fill("input[name=username]", owner.username)
+    other.fill("input[name=password]", DEFAULT_PASSWORD)
+    other.click("button[type=submit]")
+    other.wait_for_url("**/")
+    other.close()
+
+    page.locator(f"#item-{item.pk} label.segmented__option--done").click()
+    message = page.locator(f"#item-{item.pk} .request-error")
+    expect(message).to_contain_text("Not saved")
+    expect(message).to_contain_text("you signed in again")
+    expect(page.locator(f"#item-{item.pk} input[value=open]")).to_be_checked()
+    expect(page.locator("header.topbar")).to_have_count(1)
+    expect(page.locator("#readiness")).to_be_visible()
+    item.refresh_from_db()
+    assert item.state == ChecklistItem.State.OPEN
+
+    # The way on: reload, and the same tick saves.
+    message.get_by_role("link", name="Reload the page").click()
+    page.locator(f"#item-{item.pk} label.segmented__option--done").click()
+    expect(page.locator("#readiness")).to_contain_text("1 of 6 required items cleared")
     assert console.csp_violations() == [], console

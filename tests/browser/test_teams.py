@@ -39,8 +39,17 @@ def test_lead_adds_promotes_and_removes_a_member_without_a_reload(
     expect(page.locator(f"#role-{membership.pk}")).to_have_value("lead")
     membership.refresh_from_db()
     assert membership.role == TeamMembership.Role.LEAD
+    # Removing asks first, naming the person (not their username).
+    questions = []
+
+    def answer(dialog):
+        questions.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", answer)
     with page.expect_response(lambda response: "/remove/" in response.url):
-        page.get_by_role("button", name=f"Remove {team_member.username}").click()
+        page.get_by_role("button", name=f"Remove {team_member.get_full_name()}").click()
+    assert questions == [f"Remove {team_member.get_full_name()} from {team.name}?"]
     expect(page.locator("#members .people")).not_to_contain_text(team_member.get_full_name())
     assert page.evaluate("() => window.tollgateMarker") == "still here"
     assert not TeamMembership.objects.filter(team=team, user=team_member).exists()

@@ -254,7 +254,11 @@ def test_go_with_open_items_needs_an_override(client, executive, in_review):
     content = response.content.decode()
     assert response.status_code == 200
     assert "6 required item(s) are still open" in content
-    assert 'name="override" id="id_override" checked' in content  # the box is shown ticked
+    # Nobody ticked the override: the box stays unticked, the justification field shows
+    # with its error all the same.
+    assert 'name="override" id="id_override">' in content
+    assert 'name="override" id="id_override" checked' not in content
+    assert "override__justification field--invalid" in content
     in_review.refresh_from_db()
     assert in_review.state == Gate.State.IN_REVIEW
 
@@ -387,10 +391,11 @@ def test_admin_adds_a_gatekeeper_and_sets_the_rule(client, admin_user, other_exe
     )
     assert response.status_code == 302
     assert Gatekeeper.objects.filter(gate=gate, user=other_executive).exists()
-    response = client.post(reverse("gates:rule", args=[gate.pk]), {"rule": "all"})
-    assert response.status_code == 302
+    response = client.post(reverse("gates:rule", args=[gate.pk]), {"rule": "all"}, follow=True)
     gate.refresh_from_db()
     assert gate.rule == Gate.Rule.ALL
+    # The message names the rule just saved.
+    assert "Rule: all gatekeepers decide." in response.content.decode()
 
 
 def test_gatekeeper_must_be_an_executive(client, admin_user, member, gate):
@@ -466,3 +471,20 @@ def test_awaiting_link_is_current_on_the_awaiting_page(client, executive, in_rev
     assert 'aria-current="page"' in on_page.content.decode()
     elsewhere = client.get(url, HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL="http://testserver/")
     assert 'aria-current="page"' not in elsewhere.content.decode()
+
+
+def test_an_evidence_link_to_tollgate_itself_works_on_any_port(client, owner, gate, settings):
+    """Items met by a measurement link to the target with SITE_URL (for emails); on the page
+    the link is a path, so it works wherever the app is served (e.g. make run PORT=8080)."""
+    settings.SITE_URL = "http://127.0.0.1:8000"
+    item = gate.items.order_by("order").first()
+    path = f"{gate.initiative.get_absolute_url()}#target-1"
+    ChecklistItem.objects.filter(pk=item.pk).update(evidence_url=f"http://127.0.0.1:8000{path}")
+    ChecklistItem.objects.filter(pk=gate.items.order_by("order")[1].pk).update(
+        evidence_url="https://wiki.example.com/eval"
+    )
+    client.force_login(owner)
+    page = client.get(gate.initiative.get_absolute_url()).content.decode()
+    assert f'<a href="{path}"' in page
+    assert 'href="http://127.0.0.1:8000' not in page
+    assert '<a href="https://wiki.example.com/eval"' in page

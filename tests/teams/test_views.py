@@ -64,7 +64,9 @@ def test_team_page_lists_members_and_only_the_initiatives_the_viewer_may_read(
     content = response.content.decode()
     assert initiative.key in content
     assert hidden.key not in content
-    assert {m.user for m in response.context["members"]} == {team_lead, team_member}
+    # The owners of the team's initiatives work in it too.
+    owners = {initiative.owner, hidden.owner}
+    assert {m.user for m in response.context["members"]} == {team_lead, team_member} | owners
     assert response.context["members"][0].role == TeamMembership.Role.LEAD
     assert not response.context["can_manage"]
     assert 'name="role"' not in content
@@ -104,7 +106,8 @@ def test_lead_adds_a_member_with_htmx_and_gets_the_members_fragment(client, team
     content = response.content.decode()
     assert "<html" not in content
     assert 'id="members"' in content
-    assert "newcomer" in content
+    # People see the name, not the username, in the list and in the message.
+    assert f"{newcomer.get_full_name()} joined {team}" in content
     assert TeamMembership.objects.get(team=team, user=newcomer).role == "lead"
 
 
