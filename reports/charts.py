@@ -72,10 +72,22 @@ def _text(x: float, y: float, text: str, css: str = "", anchor: str = "start") -
     )
 
 
-def _svg(width: int, height: int, title: str, desc: str, body: list[str], css: str) -> SafeString:
+def _svg(
+    width: int,
+    height: int,
+    title: str,
+    desc: str,
+    body: list[str],
+    css: str,
+    *,
+    has_links: bool = False,
+) -> SafeString:
+    # A picture is role="img", which hides its parts; a chart with links in it is a group,
+    # so the links stay reachable and are not nested inside an image.
     chart_id = next(_ids)
+    role = "group" if has_links else "img"
     return mark_safe(
-        f'<svg class="chart {css}" viewBox="0 0 {width} {height}" role="img" '
+        f'<svg class="chart {css}" viewBox="0 0 {width} {height}" role="{role}" '
         f'aria-labelledby="chart-{chart_id}-title chart-{chart_id}-desc" '
         f'preserveAspectRatio="xMinYMin meet">'
         f'<title id="chart-{chart_id}-title">{escape(title)}</title>'
@@ -420,6 +432,7 @@ def timeline(timeline, stage_names: Sequence[str]) -> SafeString:
         "due dates and a vertical line marks today.",
         body,
         "chart--timeline",
+        has_links=True,
     )
 
 

@@ -388,3 +388,4 @@ def test_every_page_fits_every_width_and_passes_axe(chromium, live_server):
     ):
         assert names <= set(seen[role]), (role, sorted(seen[role]))
     assert problems == [], "\n".join(problems)
+    assert violations == [], "axe, serious or critical:\n" + "\n".join(violations)
