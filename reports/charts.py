@@ -17,6 +17,8 @@ from decimal import Decimal
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from core.formatting import money
+
 # Textures by series position; 0 is plain. The defs are rendered once per page.
 PATTERNS = ["", "diagonal", "dots", "cross", "horizontal", "vertical"]
 _ids = itertools.count(1)
@@ -96,11 +98,7 @@ def _svg(
 
 
 def compact_money(amount: Decimal | float | int) -> str:
-    value = float(amount or 0)
-    for threshold, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= threshold:
-            return f"${value / threshold:.1f}{suffix}".replace(".0", "")
-    return f"${value:,.0f}"
+    return money(amount, compact=True)
 
 
 def percent(share: float | None) -> str:

@@ -303,6 +303,8 @@ SECURE_CSP = {
 
 # Tollgate's own settings.
 TOLLGATE_KEY_PREFIX = env("TOLLGATE_KEY_PREFIX", default="AI")
+# The portfolio's currency (ISO 4217): every amount of money is written in it.
+TOLLGATE_CURRENCY = env("TOLLGATE_CURRENCY", default="USD")
 TOLLGATE_BOARD_PAGE_SIZE = env.int("TOLLGATE_BOARD_PAGE_SIZE", default=20)
 # Raw measurements are kept this many days, then folded into daily aggregates
 # (count, min, max, mean per target and day); 0 keeps every raw reading.

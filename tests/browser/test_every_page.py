@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from collaboration.services import comment_create
+from gates.services.decisions import gate_request_review, gatekeeper_add
 from initiatives.models import Framework, Initiative
 from portfolio_import.reading import SourceFile
 from portfolio_import.services import portfolio_import
@@ -179,6 +181,12 @@ def long_word_portfolio() -> Initiative:
     )
     assert report.ok, [str(p) for p in report.problems]
     comment_create(initiative=created, actor=pm, body=f"See {LONG_URL} and {LONG_NOTE}")
+    # In review, with the admin among its gatekeepers: the vote form and "awaiting my
+    # decision" show it too.
+    admin = User.objects.get(username="admin")
+    gate = created.gates.get(stage=created.stage)
+    gatekeeper_add(gate=gate, user=admin, actor=admin)
+    gate_request_review(gate=gate, actor=pm)
     return created
 
 
@@ -254,6 +262,14 @@ MEASURE = """() => {
       const cls = el.className && typeof el.className === 'string'
         ? '.' + el.className.trim().split(/\\s+/).join('.') : '';
       boxes.push(`${el.tagName.toLowerCase()}${id}${cls} ${el.scrollWidth}>${el.clientWidth}`);
+    }
+  }
+  // A table cell holds what is in it: nothing runs over into the next cell.
+  for (const cell of document.querySelectorAll('td, th')) {
+    if (cell.getClientRects().length === 0 || cell.closest('.visually-hidden')) continue;
+    if (cell.scrollWidth > cell.clientWidth + 1) {
+      boxes.push(`${cell.tagName.toLowerCase()} "${cell.textContent.trim().slice(0, 30)}" `
+        + `runs over its cell ${cell.scrollWidth}>${cell.clientWidth}`);
     }
   }
   return {width: document.documentElement.scrollWidth, boxes: boxes.slice(0, 5)};
@@ -353,6 +369,32 @@ def email_problems(chromium) -> list[str]:
     return problems
 
 
+def brief_print_problems(chromium, live_server, key: str) -> list[str]:
+    """The brief printed on A4: no more pages than its content needs (no half-blank page)."""
+    context = chromium.new_context(base_url=live_server.url)
+    page = context.new_page()
+    _sign_in(page, "admin")
+    page.goto(f"/initiatives/{key}/brief/")
+    page.emulate_media(media="print")
+    # A4 less the 14 mm and 12 mm margins of print.css, in CSS pixels (96 per inch).
+    page_height = (297 - 2 * 14) / 25.4 * 96
+    page.set_viewport_size({"width": round((210 - 2 * 12) / 25.4 * 96), "height": 1000})
+    needed = -(-page.evaluate("document.documentElement.scrollHeight") // page_height)
+    printed = len(re.findall(rb"/Type\s*/Page\b(?!s)", page.pdf(format="A4")))
+    # A section kept whole moves to the next page and leaves the page before half blank.
+    kept_whole = page.evaluate(
+        "[...document.querySelectorAll('.brief .card')]"
+        ".filter(card => getComputedStyle(card).breakInside === 'avoid').length"
+    )
+    context.close()
+    problems = []
+    if printed > needed:
+        problems.append(f"the brief of {key} prints on {printed} pages, it needs {needed:.0f}")
+    if kept_whole:
+        problems.append(f"the brief of {key} keeps {kept_whole} sections whole on paper")
+    return problems
+
+
 def test_every_page_fits_every_width_and_passes_axe(chromium, live_server):
     from axe_playwright_python.sync_playwright import Axe
 
@@ -367,7 +409,8 @@ def test_every_page_fits_every_width_and_passes_axe(chromium, live_server):
         shots.mkdir(parents=True, exist_ok=True)
 
     axe = Axe()
-    problems, violations, counts, seen = email_problems(chromium), [], {}, {}
+    problems = email_problems(chromium) + brief_print_problems(chromium, live_server, "AI-001")
+    violations, counts, seen = [], {}, {}
     for role in ("anonymous", *ROLES):
         found = check_pages(chromium, live_server, pages, role, shots, axe)
         problems += found[0]
@@ -384,7 +427,7 @@ def test_every_page_fits_every_width_and_passes_axe(chromium, live_server):
     for role, names in (
         ("anonymous", {"login", "password_reset", "api-docs"}),
         ("pm", {"initiatives:list", "initiatives:detail", "reports:dashboard", "teams:detail"}),
-        ("admin", {"initiatives:detail", "portfolio_import:upload", "initiative-brief"}),
+        ("admin", {"initiatives:detail", "portfolio_import:upload", "gates:awaiting"}),
     ):
         assert names <= set(seen[role]), (role, sorted(seen[role]))
     assert problems == [], "\n".join(problems)
