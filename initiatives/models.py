@@ -458,6 +458,18 @@ class Target(models.Model):
         "active_users": ("adoption", ">=", "users"),
     }
 
+    # What people call the standard metrics; a custom key reads as its words.
+    METRIC_LABELS = {
+        "task_success_rate": "Task success rate",
+        "accuracy": "Accuracy",
+        "latency_p95_ms": "Latency (p95)",
+        "cost_per_task": "Cost per task",
+        "safety_incident_rate": "Safety incident rate",
+        "uptime": "Uptime",
+        "drift_psi": "Drift (PSI)",
+        "active_users": "Active users",
+    }
+
     initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="targets")
     metric_key = models.SlugField(max_length=60)
     category = models.CharField(max_length=16, choices=Category.choices)
@@ -499,6 +511,16 @@ class Target(models.Model):
         if self.comparator == self.Comparator.AT_LEAST:
             return value >= self.threshold
         return value <= self.threshold
+
+    @classmethod
+    def label_for(cls, metric_key: str) -> str:
+        if metric_key in cls.METRIC_LABELS:
+            return cls.METRIC_LABELS[metric_key]
+        return metric_key.replace("_", " ").replace("-", " ").capitalize()
+
+    @property
+    def metric_label(self) -> str:
+        return self.label_for(self.metric_key)
 
 
 class Measurement(models.Model):

@@ -17,6 +17,8 @@ from decimal import Decimal
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from core.formatting import money
+
 # Textures by series position; 0 is plain. The defs are rendered once per page.
 PATTERNS = ["", "diagonal", "dots", "cross", "horizontal", "vertical"]
 _ids = itertools.count(1)
@@ -72,10 +74,22 @@ def _text(x: float, y: float, text: str, css: str = "", anchor: str = "start") -
     )
 
 
-def _svg(width: int, height: int, title: str, desc: str, body: list[str], css: str) -> SafeString:
+def _svg(
+    width: int,
+    height: int,
+    title: str,
+    desc: str,
+    body: list[str],
+    css: str,
+    *,
+    has_links: bool = False,
+) -> SafeString:
+    # A picture is role="img", which hides its parts; a chart with links in it is a group,
+    # so the links stay reachable and are not nested inside an image.
     chart_id = next(_ids)
+    role = "group" if has_links else "img"
     return mark_safe(
-        f'<svg class="chart {css}" viewBox="0 0 {width} {height}" role="img" '
+        f'<svg class="chart {css}" viewBox="0 0 {width} {height}" role="{role}" '
         f'aria-labelledby="chart-{chart_id}-title chart-{chart_id}-desc" '
         f'preserveAspectRatio="xMinYMin meet">'
         f'<title id="chart-{chart_id}-title">{escape(title)}</title>'
@@ -84,11 +98,7 @@ def _svg(width: int, height: int, title: str, desc: str, body: list[str], css: s
 
 
 def compact_money(amount: Decimal | float | int) -> str:
-    value = float(amount or 0)
-    for threshold, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= threshold:
-            return f"${value / threshold:.1f}{suffix}".replace(".0", "")
-    return f"${value:,.0f}"
+    return money(amount, compact=True)
 
 
 def percent(share: float | None) -> str:
@@ -420,6 +430,7 @@ def timeline(timeline, stage_names: Sequence[str]) -> SafeString:
         "due dates and a vertical line marks today.",
         body,
         "chart--timeline",
+        has_links=True,
     )
 
 

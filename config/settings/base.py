@@ -273,6 +273,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Without deep links an operation's summary is one button with no link inside it
+    # (a link nested in a button is unreachable for keyboard and screen reader users).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False},
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
@@ -304,6 +307,8 @@ SECURE_CSP = {
 
 # Tollgate's own settings.
 TOLLGATE_KEY_PREFIX = env("TOLLGATE_KEY_PREFIX", default="AI")
+# The portfolio's currency (ISO 4217): every amount of money is written in it.
+TOLLGATE_CURRENCY = env("TOLLGATE_CURRENCY", default="USD")
 TOLLGATE_BOARD_PAGE_SIZE = env.int("TOLLGATE_BOARD_PAGE_SIZE", default=20)
 # Raw measurements are kept this many days, then folded into daily aggregates
 # (count, min, max, mean per target and day); 0 keeps every raw reading.

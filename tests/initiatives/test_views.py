@@ -354,7 +354,7 @@ def test_production_bar_has_a_sparkline_of_recent_measurements(client, owner, in
         )
     client.force_login(owner)
     content = client.get(detail(initiative)).content.decode()
-    assert 'aria-label="Last 12 measurements of accuracy"' in content
+    assert 'aria-label="Last 12 measurements of Accuracy"' in content
     points = re.search(r'<polyline class="sparkline__line" points="([^"]+)"', content).group(1)
     assert len(points.split()) == 12
     assert "84%" in content  # the latest value
