@@ -13,12 +13,12 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
 from apiauth.api import IdLookupMixin, query_params, require
 from apiauth.errors import PreconditionFailed
 from apiauth.etags import etag_for, expected_version
+from apiauth.filters import StableOrderingFilter
 from apiauth.idempotency import idempotent
 from apiauth.pagination import KnownCount, cached_count
 from gates.models import Gate
@@ -84,7 +84,7 @@ class InitiativeViewSet(
 
     serializer_class = s.InitiativeSerializer
     lookup_field = "key"
-    filter_backends = [OrderingFilter]
+    filter_backends = [StableOrderingFilter]
     ordering_fields = [
         "key",
         "name",
