@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _ordered_viewsets():
-    for prefix, viewset, basename in router.registry:
+    for _prefix, viewset, basename in router.registry:
         backends = getattr(viewset, "filter_backends", [])
         if any(issubclass(backend, OrderingFilter) for backend in backends):
             yield basename, viewset
