@@ -32,13 +32,24 @@ UNSAFE = {"post", "put", "patch", "delete"}
 
 
 def add_error_responses(result, generator, request, public):
-    """drf-spectacular postprocessing hook: document the error shape on every operation."""
+    """drf-spectacular postprocessing hook: document the error shape on every operation.
+
+    Request bodies are read by StrictSerializer subclasses, which refuse fields they do
+    not know: the schema says so with `additionalProperties: false`.
+    """
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas["Error"] = ERROR_SCHEMA
+    for name, component in schemas.items():
+        if name.endswith("Request") and component.get("type") == "object":
+            component["additionalProperties"] = False
     for operations in result.get("paths", {}).values():
         for method, operation in operations.items():
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
+            for parameter in operation.get("parameters", []):
+                # An empty query parameter is refused (NoEmptyParameters).
+                if parameter["in"] == "query" and parameter["schema"].get("type") == "string":
+                    parameter["schema"].setdefault("minLength", 1)
             # 404 also covers an out-of-range ?page= on lists.
             codes = ["400", "401", "403", "404", "429"]
             if method in UNSAFE:

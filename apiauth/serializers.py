@@ -123,6 +123,30 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class QuerySerializer(serializers.Serializer):
+    """The base of every serializer that reads query parameters: bounded like the input
+    serializers (dates within core.bounds, in every time zone); empty and repeated
+    parameters are refused before (apiauth.permissions.NoEmptyParameters)."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for field in fields.values():
+            _bound_field(field)
+        return fields
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            problems = {}
+            for name, field in self.fields.items():
+                if name in data:
+                    problem = _raw_problem(field, data[name], typed=False)
+                    if problem:
+                        problems[name] = [problem]
+            if problems:
+                raise serializers.ValidationError(problems)
+        return super().to_internal_value(data)
+
+
 class UserRefSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     username = serializers.CharField(read_only=True)

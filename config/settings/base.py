@@ -250,6 +250,7 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "apiauth.permissions.TokenScope",
         "apiauth.permissions.NoNullBytes",
+        "apiauth.permissions.NoEmptyParameters",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "apiauth.pagination.StandardPagination",

@@ -70,8 +70,16 @@ def _initiative_queryset(user=None):
 @extend_schema_view(
     list=extend_schema(parameters=[s.InitiativeFilterSerializer]),
     retrieve=extend_schema(parameters=[INITIATIVE_KEY]),
-    update=extend_schema(parameters=[INITIATIVE_KEY, IF_MATCH_PARAMETER]),
-    partial_update=extend_schema(parameters=[INITIATIVE_KEY, IF_MATCH_PARAMETER]),
+    update=extend_schema(
+        parameters=[INITIATIVE_KEY, IF_MATCH_PARAMETER],
+        request=s.InitiativeUpdateSerializer,
+        responses=s.InitiativeSerializer,
+    ),
+    partial_update=extend_schema(
+        parameters=[INITIATIVE_KEY, IF_MATCH_PARAMETER],
+        request=s.InitiativeUpdateSerializer,
+        responses=s.InitiativeSerializer,
+    ),
 )
 class InitiativeViewSet(
     mixins.ListModelMixin,
@@ -152,7 +160,6 @@ class InitiativeViewSet(
         response["Location"] = f"/api/v1/initiatives/{initiative.key}/"
         return response
 
-    @extend_schema(request=s.InitiativeUpdateSerializer, responses=s.InitiativeSerializer)
     def update(self, request, *args, **kwargs):
         initiative = self.get_object()
         require(request.user, Action.EDIT, initiative)

@@ -110,3 +110,43 @@ def test_unbounded_text_is_bounded(client, initiative):
         f"/api/v1/initiatives/{initiative.key}/", {"summary": "x" * 20_001}, format="json"
     )
     assert "summary" in assert_error_shape(response, 400, "invalid")["errors"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/activity/?since=",
+        "/api/v1/initiatives/?updated_since=",
+        "/api/v1/initiatives/?page_size=null",
+        "/api/v1/initiatives/?page_size=0",
+        "/api/v1/initiatives/?page_size=101",
+        "/api/v1/initiatives/?status=",
+        "/api/v1/gates/?initiative=",
+        "/api/v1/initiatives/?page_size=5&page_size=6",
+    ],
+)
+def test_a_query_parameter_without_a_usable_value_is_refused_by_name(client, url):
+    # Each was silently ignored: the whole list came back.
+    name = url.split("?")[1].split("=")[0]
+    response = client.get(url)
+    assert name in assert_error_shape(response, 400, "invalid")["errors"]
+
+
+def test_an_empty_series_bound_is_refused(client, target):
+    response = client.get(f"/api/v1/targets/{target.pk}/measurements/?to=")
+    assert "to" in assert_error_shape(response, 400, "invalid")["errors"]
+
+
+def test_the_schema_documents_exactly_the_fields_patch_accepts():
+    from drf_spectacular.generators import SchemaGenerator
+
+    from initiatives.api.serializers import InitiativeUpdateSerializer
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    patch = schema["paths"]["/api/v1/initiatives/{key}/"]["patch"]
+    ref = patch["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    component = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    # It documented status and stage_entered_on (refused) and left out owner, team, sponsor
+    # and tags (accepted).
+    assert set(component["properties"]) == set(InitiativeUpdateSerializer().fields)
+    assert component["additionalProperties"] is False
