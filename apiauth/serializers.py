@@ -79,7 +79,13 @@ def _raw_problem(field: serializers.Field, value, typed: bool) -> str | None:
                 return DATE_RANGE_MESSAGE
         return None
     if isinstance(field, serializers.CharField | serializers.SlugRelatedField):
-        return "Send text." if typed and not isinstance(value, str) else None
+        if typed and not isinstance(value, str):
+            return "Send text."
+        limit = getattr(field, "max_length", None)
+        if isinstance(value, str) and limit is not None and len(value) > limit:
+            # Before trimming: what the schema's maxLength counts is what was sent.
+            return f"Ensure this field has no more than {limit} characters."
+        return None
     if isinstance(field, serializers.ListField) and isinstance(value, list):
         for item in value:
             problem = _raw_problem(field.child, item, typed)

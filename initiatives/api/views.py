@@ -163,8 +163,9 @@ class InitiativeViewSet(
     def update(self, request, *args, **kwargs):
         initiative = self.get_object()
         require(request.user, Action.EDIT, initiative)
-        version = expected_version(request, initiative)
+        # The body first: a request that could never apply is a 400 whatever its If-Match.
         data = self._validated(s.InitiativeUpdateSerializer, partial=kwargs.get("partial", False))
+        version = expected_version(request, initiative)
         try:
             initiative_update(
                 initiative=initiative, actor=request.user, expected_version=version, **data
