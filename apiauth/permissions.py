@@ -31,3 +31,20 @@ class NoNullBytes(permissions.BasePermission):
             if "\x00" in name or any("\x00" in value for value in values):
                 raise ValidationError({name: ["Null characters are not allowed."]})
         return True
+
+
+class NoEmptyParameters(permissions.BasePermission):
+    """400 naming the parameter for `?since=` and the like, before any view code runs.
+
+    A parameter given without a value was read as "not given": `since=` listed
+    everything, `page_size=null` the default page. A client that sends a parameter
+    means something by it, so an empty or repeated one is refused.
+    """
+
+    def has_permission(self, request, view) -> bool:
+        for name, values in request.query_params.lists():
+            if any(not value.strip() for value in values):
+                raise ValidationError({name: ["Give a value, or leave the parameter out."]})
+            if len(values) > 1:
+                raise ValidationError({name: ["Give this parameter once."]})
+        return True

@@ -29,16 +29,44 @@ DESCRIPTIONS = {
     "429": "Too many requests; see Retry-After.",
 }
 UNSAFE = {"post", "put", "patch", "delete"}
+# Inputs take dates from 1900 to 2200 (core.bounds); the pattern says so for the year.
+DATE_PATTERN = r"^(19[0-9]{2}|2[01][0-9]{2}|2200)-"
+
+
+def _bound_dates(schema: dict) -> None:
+    if schema.get("type") == "string" and schema.get("format") in ("date", "date-time"):
+        schema.setdefault("pattern", DATE_PATTERN)
+        schema.setdefault("description", "Between 1900-01-01 and 2200-12-31.")
 
 
 def add_error_responses(result, generator, request, public):
-    """drf-spectacular postprocessing hook: document the error shape on every operation."""
+    """drf-spectacular postprocessing hook: document the error shape on every operation.
+
+    Request bodies are read by StrictSerializer subclasses, which refuse fields they do
+    not know: the schema says so with `additionalProperties: false`.
+    """
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas["Error"] = ERROR_SCHEMA
+    for name, component in schemas.items():
+        if name.endswith("Request") and component.get("type") == "object":
+            component["additionalProperties"] = False
+            for property_schema in component.get("properties", {}).values():
+                _bound_dates(property_schema)
     for operations in result.get("paths", {}).values():
         for method, operation in operations.items():
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
+            for parameter in operation.get("parameters", []):
+                schema = parameter["schema"]
+                if parameter["in"] != "query":
+                    continue
+                # An empty query parameter is refused (NoEmptyParameters).
+                if schema.get("type") == "string":
+                    schema.setdefault("minLength", 1)
+                # Ids and page numbers start at 1.
+                if schema.get("type") == "integer":
+                    schema.setdefault("minimum", 1)
+                _bound_dates(schema)
             # 404 also covers an out-of-range ?page= on lists.
             codes = ["400", "401", "403", "404", "429"]
             if method in UNSAFE:

@@ -369,8 +369,31 @@ class BusinessCase(models.Model):
             )
         ]
 
+    # A derived figure and what it is shown with (the API's unit economics): the annual
+    # cost at 100x volume must fit 24 digits with 4 decimal places. (The annual value at
+    # 100x fits by the column's own max_digits.)
+    LARGEST_MULTIPLIER = 100
+    DERIVED_COST_LIMIT = Decimal(10) ** 20
+
     def __str__(self) -> str:
         return f"Business case of {self.initiative.key}"
+
+    def clean(self) -> None:
+        """Refuse figures whose derived unit economics would not fit (they answered 500)."""
+        super().clean()
+        errors = {}
+        budget = self.cost_per_task_budget or Decimal(0)
+        volume = self.monthly_volume or 0
+        annual_cost = budget * volume * self.LARGEST_MULTIPLIER * 12
+        if annual_cost >= self.DERIVED_COST_LIMIT:
+            message = (
+                "Cost per task times monthly volume is too large: at 100x volume the annual "
+                f"cost would pass {self.DERIVED_COST_LIMIT:,.0f}."
+            )
+            errors["cost_per_task_budget"] = [message]
+            errors["monthly_volume"] = [message]
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def revision_number(self) -> int:
@@ -384,7 +407,7 @@ class BusinessCase(models.Model):
     def unit_economics(self) -> list[dict]:
         """Monthly and annual variable cost at 1x, 10x and 100x the projected volume."""
         rows = []
-        for multiplier in (1, 10, 100):
+        for multiplier in (1, 10, self.LARGEST_MULTIPLIER):
             volume = self.monthly_volume * multiplier
             monthly_cost = self.cost_per_task_budget * volume
             rows.append(

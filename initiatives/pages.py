@@ -5,6 +5,7 @@ The initiative views render it, and the gate views render it again with a form's
 
 from __future__ import annotations
 
+import math
 import re
 
 from gates import selectors as gate_selectors
@@ -115,25 +116,30 @@ SPARK_WIDTH, SPARK_HEIGHT, SPARK_PAD = 120, 28, 3
 
 
 def _sparkline(target) -> dict | None:
-    """Coordinates of a small SVG line of the target's recent values, with its threshold."""
-    values = [value for _, value in target.series]
+    """Coordinates of a small SVG line of the target's recent values, with its threshold.
+
+    Any finite values at all: the scale is computed on halves, so the span of -1.79e308
+    and 1.79e308 stays finite (it was inf, and every coordinate nan). Values that are not
+    finite, stored before inputs were bounded, are left out.
+    """
+    values = [value for _, value in target.series if math.isfinite(value)]
     if not values:
         return None
-    low = min([*values, target.threshold])
-    high = max([*values, target.threshold])
+    threshold = target.threshold if math.isfinite(target.threshold) else values[-1]
+    low = min([*values, threshold]) / 2
+    high = max([*values, threshold]) / 2
     span = (high - low) or 1.0
     step = (SPARK_WIDTH - 2 * SPARK_PAD) / max(len(values) - 1, 1)
 
     def y(value: float) -> float:
-        return round(
-            SPARK_HEIGHT - SPARK_PAD - (value - low) / span * (SPARK_HEIGHT - 2 * SPARK_PAD), 1
-        )
+        fraction = (value / 2 - low) / span
+        return round(SPARK_HEIGHT - SPARK_PAD - fraction * (SPARK_HEIGHT - 2 * SPARK_PAD), 1)
 
     points = [(round(SPARK_PAD + index * step, 1), y(value)) for index, value in enumerate(values)]
     return {
         "points": " ".join(f"{x},{y_}" for x, y_ in points),
         "last": points[-1],
-        "threshold_y": y(target.threshold),
+        "threshold_y": y(threshold),
         "width": SPARK_WIDTH,
         "height": SPARK_HEIGHT,
         "count": len(values),

@@ -14,8 +14,9 @@ DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-# A refused form says what happened, for htmx and plain requests, with DEBUG on or off.
-CSRF_FAILURE_VIEW = "core.views.csrf_failure"
+# The API's error shape under /api/; elsewhere a page (or an htmx answer) that says what
+# happened, with DEBUG on or off.
+CSRF_FAILURE_VIEW = "apiauth.middleware.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -43,6 +44,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: every error under /api/ in the API's JSON shape, whoever produced it.
+    "apiauth.middleware.ApiErrorShapeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -250,6 +253,7 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "apiauth.permissions.TokenScope",
         "apiauth.permissions.NoNullBytes",
+        "apiauth.permissions.NoEmptyParameters",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "apiauth.pagination.StandardPagination",

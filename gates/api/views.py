@@ -150,9 +150,10 @@ class ChecklistItemViewSet(
     def partial_update(self, request, *args, **kwargs):
         item = self.get_object()
         require(request.user, Action.EDIT_CHECKLIST, item)
-        version = expected_version(request, item)
+        # The body first: a request that could never apply is a 400 whatever its If-Match.
         serializer = s.ChecklistItemUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        version = expected_version(request, item)
         try:
             item = services.checklist_item_update(
                 item=item, actor=request.user, expected_version=version, **serializer.validated_data

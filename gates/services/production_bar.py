@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from collections import Counter
 from dataclasses import dataclass
+from numbers import Number
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -12,6 +13,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.bounds import DATE_RANGE_MESSAGE, date_in_range, finite_float_problem
 from core.events import Event, publish_many_on_commit
 from core.types import Actor
 from gates.models import ChecklistItem, Gate, StageTransition
@@ -131,7 +133,8 @@ def measurements_record(
     For each target the newest measurement becomes its latest value; a target
     that flips to met ticks its linked items, one that flips to missed reopens them.
     Returns the saved measurements in the order of `rows`. Raises ValidationError, naming
-    each row, for a reading in the future or one that is not a finite number.
+    each row, for a reading in the future or outside core.bounds' dates, or a value that
+    is not a number within core.bounds.FLOAT_LIMIT.
     With `history` (imports), what follows a reading is logged at the reading's
     time, not now, nothing is announced, and readings from before their
     initiative started are refused.
@@ -143,8 +146,12 @@ def measurements_record(
     for index, row in enumerate(rows):
         if row.measured_at is not None and row.measured_at > now + datetime.timedelta(minutes=5):
             errors.append(f"Row {index}: measured_at is in the future.")
-        if row.value != row.value or row.value in (float("inf"), float("-inf")):
-            errors.append(f"Row {index}: value must be a finite number.")
+        if isinstance(row.value, bool | str) or not isinstance(row.value, Number):
+            errors.append(f"Row {index}: value must be a number.")
+        elif problem := finite_float_problem(float(row.value)):
+            errors.append(f"Row {index}: value: {problem}")
+        if not date_in_range(row.measured_at):
+            errors.append(f"Row {index}: measured_at: {DATE_RANGE_MESSAGE}")
     if errors:
         raise ValidationError(errors)
     if history:

@@ -7,7 +7,7 @@ import math
 from django.utils import timezone
 from rest_framework import serializers
 
-from apiauth.serializers import StrictSerializer, UserRefSerializer, user_field
+from apiauth.serializers import QuerySerializer, StrictSerializer, UserRefSerializer, user_field
 from initiatives.models import (
     Activity,
     BusinessCase,
@@ -176,7 +176,7 @@ class InitiativeRows:
         return out
 
 
-class InitiativeFilterSerializer(serializers.Serializer):
+class InitiativeFilterSerializer(QuerySerializer):
     """Query parameters of the initiative list."""
 
     framework = serializers.SlugField(required=False, help_text="Framework slug.")
@@ -353,7 +353,7 @@ class MeasurementResultSerializer(serializers.Serializer):
     targets = TargetSerializer(many=True)
 
 
-class MeasurementSeriesFilterSerializer(serializers.Serializer):
+class MeasurementSeriesFilterSerializer(QuerySerializer):
     """?from=&to= bounds of a time series (inclusive)."""
 
     def get_fields(self):
@@ -395,7 +395,7 @@ class ActivitySerializer(serializers.ModelSerializer):
         ]
 
 
-class ActivityFilterSerializer(serializers.Serializer):
+class ActivityFilterSerializer(QuerySerializer):
     since = serializers.DateTimeField(required=False)
     initiative = serializers.CharField(required=False, help_text="Initiative key.")
 
@@ -416,7 +416,7 @@ class PortfolioSummarySerializer(serializers.Serializer):
     targets = serializers.DictField(child=serializers.IntegerField())
 
 
-class ClearanceQuerySerializer(serializers.Serializer):
+class ClearanceQuerySerializer(QuerySerializer):
     stage = serializers.SlugField(help_text="Stage key, e.g. poc.")
 
 

@@ -13,12 +13,12 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
 from apiauth.api import IdLookupMixin, query_params, require
 from apiauth.errors import PreconditionFailed
 from apiauth.etags import etag_for, expected_version
+from apiauth.filters import StableOrderingFilter
 from apiauth.idempotency import idempotent
 from apiauth.pagination import KnownCount, cached_count
 from gates.models import Gate
@@ -70,8 +70,16 @@ def _initiative_queryset(user=None):
 @extend_schema_view(
     list=extend_schema(parameters=[s.InitiativeFilterSerializer]),
     retrieve=extend_schema(parameters=[INITIATIVE_KEY]),
-    update=extend_schema(parameters=[INITIATIVE_KEY, IF_MATCH_PARAMETER]),
-    partial_update=extend_schema(parameters=[INITIATIVE_KEY, IF_MATCH_PARAMETER]),
+    update=extend_schema(
+        parameters=[INITIATIVE_KEY, IF_MATCH_PARAMETER],
+        request=s.InitiativeUpdateSerializer,
+        responses=s.InitiativeSerializer,
+    ),
+    partial_update=extend_schema(
+        parameters=[INITIATIVE_KEY, IF_MATCH_PARAMETER],
+        request=s.InitiativeUpdateSerializer,
+        responses=s.InitiativeSerializer,
+    ),
 )
 class InitiativeViewSet(
     mixins.ListModelMixin,
@@ -84,7 +92,7 @@ class InitiativeViewSet(
 
     serializer_class = s.InitiativeSerializer
     lookup_field = "key"
-    filter_backends = [OrderingFilter]
+    filter_backends = [StableOrderingFilter]
     ordering_fields = [
         "key",
         "name",
@@ -152,12 +160,12 @@ class InitiativeViewSet(
         response["Location"] = f"/api/v1/initiatives/{initiative.key}/"
         return response
 
-    @extend_schema(request=s.InitiativeUpdateSerializer, responses=s.InitiativeSerializer)
     def update(self, request, *args, **kwargs):
         initiative = self.get_object()
         require(request.user, Action.EDIT, initiative)
-        version = expected_version(request, initiative)
+        # The body first: a request that could never apply is a 400 whatever its If-Match.
         data = self._validated(s.InitiativeUpdateSerializer, partial=kwargs.get("partial", False))
+        version = expected_version(request, initiative)
         try:
             initiative_update(
                 initiative=initiative, actor=request.user, expected_version=version, **data

@@ -126,3 +126,57 @@ def test_json_nested_a_few_levels_is_read(client):
     # Parsed and validated: the target does not exist, so the error names it.
     assert response.status_code in (400, 404), response.content
     assert response.json()["code"] != "malformed_request"
+
+
+API_PATHS = [
+    "/api/v1/gates/0.5/decide/",
+    "/api/v1/no-such-thing/",
+    "/api/v1/initiatives/AI-001/",
+    "/api/v1",
+    "/api/",
+    "/api/schema/",
+]
+
+
+@pytest.mark.parametrize("path", API_PATHS)
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+@pytest.mark.parametrize("auth", ["token", "session"])
+def test_every_error_under_api_is_in_the_api_shape(path, method, auth, owner, initiative):
+    # A token POST to an unknown path answered Django's HTML "CSRF verification failed".
+    if auth == "token":
+        client = token_client(owner)
+    else:
+        client = APIClient(enforce_csrf_checks=True)
+        if auth == "session":
+            client.force_login(owner)
+    response = client.generic(method, path, "{}", content_type="application/json")
+    if response.status_code >= 400:
+        assert response["Content-Type"].startswith("application/json"), (
+            method,
+            path,
+            response.status_code,
+            response.content[:200],
+        )
+        assert_error_shape(response, response.status_code)
+
+
+def test_csrf_failure_under_api_is_json_and_elsewhere_a_page(rf):
+    from apiauth.middleware import csrf_failure
+
+    api = csrf_failure(rf.post("/api/v1/initiatives/"), reason="CSRF cookie not set.")
+    assert api.status_code == 403 and json.loads(api.content)["code"] == "csrf_failed"
+    page = csrf_failure(rf.post("/initiatives/new/"), reason="CSRF cookie not set.")
+    assert page.status_code == 403 and page["Content-Type"].startswith("text/html")
+
+
+def test_an_unexpected_failure_under_api_is_a_json_500(owner, initiative, monkeypatch):
+    from initiatives.api.views import InitiativeViewSet
+
+    def broken(self, request, *args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(InitiativeViewSet, "retrieve", broken)
+    client = token_client(owner)
+    client.raise_request_exception = False
+    response = client.get(f"/api/v1/initiatives/{initiative.key}/")
+    assert_error_shape(response, 500, "server_error")

@@ -82,7 +82,9 @@ def test_ordering_and_page_size_cap(
     # Committed, so the count kept for readers of everything moves on too.
     with django_capture_on_commit_callbacks(execute=True):
         InitiativeFactory.create_batch(101 - 2, team=initiative.team)
-    assert len(client.get(url(), {"page_size": 1000}).json()["results"]) == 100
+    assert len(client.get(url(), {"page_size": 100}).json()["results"]) == 100
+    # Over the cap is refused by name, not quietly cut to 100.
+    assert "page_size" in client.get(url(), {"page_size": 1000}).json()["errors"]
 
 
 def test_bad_filters_are_400(viewer):

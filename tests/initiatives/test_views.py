@@ -17,7 +17,7 @@ from gates.services import (
     gate_vote,
     measurement_record,
 )
-from initiatives.models import BusinessCase, Framework, Initiative, Membership, Target
+from initiatives.models import BusinessCase, Framework, Initiative, Measurement, Membership, Target
 from tests.factories import InitiativeFactory, TargetFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -742,3 +742,24 @@ def test_members_see_no_team_controls_and_cannot_remove(client, member, initiati
     membership = initiative.memberships.first()
     remove = reverse("initiatives:member-remove", args=[initiative.key, membership.pk])
     assert client.post(remove).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[1.79e308, -1.79e308], [-1.79e308, 1.79e308, 0.0], [float("inf"), 5.0], [5e-324, 0.0]],
+)
+def test_the_sparkline_is_drawn_for_any_stored_values(client, owner, initiative, values):
+    # Values stored before inputs were bounded put nan coordinates into the line.
+    target = TargetFactory(initiative=initiative, metric_key="accuracy", threshold=80)
+    start = timezone.now() - datetime.timedelta(days=len(values))
+    Measurement.objects.bulk_create(
+        Measurement(target=target, value=value, measured_at=start + datetime.timedelta(hours=i))
+        for i, value in enumerate(values)
+    )
+    client.force_login(owner)
+    content = client.get(detail(initiative)).content.decode()
+    points = re.search(r'<polyline class="sparkline__line" points="([^"]+)"', content).group(1)
+    for point in points.split():
+        x, y = (float(part) for part in point.split(","))
+        assert 0 <= x <= 120 and 0 <= y <= 28, points
+    assert "nan" not in points.lower() and "inf" not in points.lower()
