@@ -118,6 +118,12 @@ class IdempotencyKey(models.Model):
         return f"{self.key} ({self.state})"
 
 
+def new_webhook_secret() -> str:
+    from apiauth.webhooks import new_secret
+
+    return new_secret()
+
+
 class Webhook(models.Model):
     """A receiver of events, signed with its secret."""
 
@@ -127,7 +133,11 @@ class Webhook(models.Model):
 
     name = models.CharField(max_length=100)
     url = models.URLField(max_length=500)
-    secret = models.CharField(max_length=200, help_text="Used to sign every delivery.")
+    secret = models.CharField(
+        max_length=200,
+        default=new_webhook_secret,
+        help_text="Signs every delivery (Standard Webhooks). Give receivers this value.",
+    )
     events = models.JSONField(
         default=list,
         help_text=f"Any of {', '.join(Event)}.",
@@ -162,6 +172,10 @@ class Webhook(models.Model):
         unknown = set(self.events) - set(Event)
         if unknown:
             raise ValidationError({"events": f"Unknown events: {', '.join(sorted(unknown))}"})
+        from apiauth.webhooks import secret_problem
+
+        if problem := secret_problem(self.secret or ""):
+            raise ValidationError({"secret": problem})
 
 
 class WebhookDelivery(models.Model):
@@ -169,7 +183,7 @@ class WebhookDelivery(models.Model):
 
     webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
     event = models.CharField(max_length=60)
-    # Shared by every attempt at the same delivery, and sent as X-Tollgate-Delivery.
+    # Shared by every attempt at the same delivery, and sent as webhook-id.
     delivery_id = models.CharField(max_length=40, db_index=True)
     attempt = models.PositiveSmallIntegerField(default=1)
     payload = models.JSONField()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import base64
+import binascii
 import json
 import logging
+import secrets
 import time
 import urllib.error
 import urllib.request
@@ -14,23 +15,59 @@ import uuid
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from core.events import Event
 
 logger = logging.getLogger(__name__)
 
-SIGNATURE_HEADER = "X-Tollgate-Signature"
 TIMEOUT_SECONDS = 5
+# Standard Webhooks (standardwebhooks.com): a secret is "whsec_" + base64 of the key.
+SECRET_PREFIX = "whsec_"
 
 
-def signature(secret: str, body: bytes) -> str:
-    """The X-Tollgate-Signature value: sha256=<hex HMAC of the raw body>."""
-    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
+def new_secret() -> str:
+    """A fresh secret in the Standard Webhooks form, for a new webhook."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def signature_is_valid(secret: str, body: bytes, header: str) -> bool:
-    return hmac.compare_digest(signature(secret, body), header or "")
+def signing_key(secret: str) -> bytes:
+    """The HMAC key: a `whsec_` secret is base64, any other secret is its UTF-8 bytes.
+
+    Receivers pass the same to `standardwebhooks.Webhook`: the `whsec_` string as it is,
+    any other secret as `secret.encode()`.
+    """
+    if secret.startswith(SECRET_PREFIX):
+        return base64.b64decode(secret.removeprefix(SECRET_PREFIX) + "==", validate=False)
+    return secret.encode()
+
+
+def secret_problem(secret: str) -> str | None:
+    """Why `secret` cannot sign deliveries, or None."""
+    if not secret.startswith(SECRET_PREFIX):
+        return None
+    encoded = secret.removeprefix(SECRET_PREFIX).rstrip("=")
+    try:
+        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return "After “whsec_” the secret must be base64."
+    return None if len(key) >= 16 else "The secret must hold at least 16 bytes."
+
+
+def signed_headers(secret: str, delivery_id: str, body: bytes, *, at=None) -> dict[str, str]:
+    """The Standard Webhooks headers: `webhook-id` (the same on every attempt at one
+    delivery), `webhook-timestamp` (this attempt, in Unix seconds) and `webhook-signature`
+    (`v1,<base64 HMAC-SHA256 of "id.timestamp.body">`). Receivers refuse a timestamp more
+    than five minutes off, so a captured delivery cannot be replayed later."""
+    at = at or timezone.now()
+    signed = StandardWebhook(signing_key(secret)).sign(
+        msg_id=delivery_id, timestamp=at, data=body.decode()
+    )
+    return {
+        "webhook-id": delivery_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": signed,
+    }
 
 
 def chat_text(event: str, payload: dict) -> str:
@@ -84,8 +121,7 @@ def webhook_deliver(*, webhook, event: str, payload: dict, delivery_id: str, att
             "Content-Type": "application/json",
             "User-Agent": "Tollgate-Webhooks/1",
             "X-Tollgate-Event": event,
-            "X-Tollgate-Delivery": delivery_id,
-            SIGNATURE_HEADER: signature(webhook.secret, body),
+            **signed_headers(webhook.secret, delivery_id, body),
         },
     )
     status, response_text, error = None, "", ""

@@ -11,13 +11,20 @@ import pytest
 
 from apiauth.models import Webhook, WebhookDelivery
 from apiauth.tasks import webhook_deliver_task
-from apiauth.webhooks import SIGNATURE_HEADER, retry_delay, signature, signature_is_valid
+from apiauth.webhooks import new_secret, retry_delay, signed_headers, signing_key
 from core import events
 from tests.api.helpers import _fresh_throttle_cache, token_client  # noqa: F401
 from tests.factories import TargetFactory
 
 pytestmark = pytest.mark.django_db
-SECRET = "whsec-test"
+SECRET = "whsec_" + "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seQ=="  # base64 of a 26-byte key
+
+
+def verified(request, secret: str = SECRET) -> dict:
+    """The body of a received delivery, verified the way the README tells receivers to."""
+    from standardwebhooks.webhooks import Webhook as StandardWebhook
+
+    return StandardWebhook(secret).verify(request["body"], request["headers"])
 
 
 class Receiver:
@@ -31,7 +38,8 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append({"headers": dict(self.headers), "body": body})
+                headers = {name.lower(): value for name, value in self.headers.items()}
+                receiver.requests.append({"headers": headers, "body": body})
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 self.send_response(status)
                 self.end_headers()
@@ -81,13 +89,46 @@ def _decide(gate, owner, executive, decision="conditional_go"):
     )
 
 
-def test_signature_helpers():
+def test_signatures_follow_standard_webhooks_and_refuse_replays():
+    import datetime
+
+    from django.utils import timezone
+    from standardwebhooks.webhooks import Webhook as StandardWebhook
+    from standardwebhooks.webhooks import WebhookVerificationError
+
     body = b'{"a": 1}'
-    header = signature("s3cret", body)
-    assert header.startswith("sha256=") and len(header) == len("sha256=") + 64
-    assert signature_is_valid("s3cret", body, header)
-    assert not signature_is_valid("other", body, header)
+    headers = signed_headers(SECRET, "msg_1", body)
+    assert set(headers) == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    assert StandardWebhook(SECRET).verify(body, headers) == {"a": 1}
+    with pytest.raises(WebhookVerificationError):  # another secret
+        StandardWebhook(new_secret()).verify(body, headers)
+    with pytest.raises(WebhookVerificationError):  # a changed body
+        StandardWebhook(SECRET).verify(b'{"a": 2}', headers)
+    # A delivery captured ten minutes ago and sent again is refused: the timestamp is signed.
+    old = signed_headers(SECRET, "msg_1", body, at=timezone.now() - datetime.timedelta(minutes=10))
+    with pytest.raises(WebhookVerificationError):
+        StandardWebhook(SECRET).verify(body, old)
+    with pytest.raises(WebhookVerificationError):  # nor can its timestamp be moved on
+        StandardWebhook(SECRET).verify(
+            body, {**old, "webhook-timestamp": headers["webhook-timestamp"]}
+        )
+    # A secret without the whsec_ prefix signs with its own bytes.
+    plain = signed_headers("plain-secret", "msg_2", body)
+    assert StandardWebhook(b"plain-secret").verify(body, plain) == {"a": 1}
+    assert signing_key("plain-secret") == b"plain-secret"
     assert retry_delay(0) < retry_delay(1) < retry_delay(2)
+
+
+def test_new_webhooks_get_a_standard_secret_and_bad_ones_are_refused():
+    from django.core.exceptions import ValidationError
+
+    hook = Webhook(name="x", url="https://example.com/hook", events=["gate.decided"])
+    assert hook.secret.startswith("whsec_") and len(signing_key(hook.secret)) == 32
+    hook.full_clean()
+    hook.secret = "whsec_not base64!"
+    with pytest.raises(ValidationError) as refused:
+        hook.full_clean()
+    assert "secret" in refused.value.message_dict
 
 
 def test_decision_is_delivered_signed_after_commit(
@@ -100,7 +141,7 @@ def test_decision_is_delivered_signed_after_commit(
     events_sent = [json.loads(r["body"])["event"] for r in receiver.requests]
     assert sorted(events_sent) == ["gate.decided", "initiative.stage_changed"]
     for request in receiver.requests:
-        assert signature_is_valid(SECRET, request["body"], request["headers"][SIGNATURE_HEADER])
+        assert verified(request) == json.loads(request["body"])
     decided = next(json.loads(r["body"]) for r in receiver.requests if b"gate.decided" in r["body"])
     assert decided["data"]["initiative"] == gate.initiative.key
     assert decided["data"]["decision"] == "conditional_go"
@@ -128,7 +169,8 @@ def test_failed_delivery_is_retried_until_it_succeeds(receiver, settings):
     attempts = list(WebhookDelivery.objects.order_by("attempt").values_list("attempt", "succeeded"))
     assert attempts == [(1, False), (2, False), (3, True)]
     assert len(receiver.requests) == 3
-    assert {r["headers"]["X-Tollgate-Delivery"] for r in receiver.requests} == {"d-1"}
+    assert {r["headers"]["webhook-id"] for r in receiver.requests} == {"d-1"}
+    assert all(verified(r) for r in receiver.requests)
 
 
 def test_a_dead_receiver_never_fails_the_request(
