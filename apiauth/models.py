@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from apiauth.egress import validate_public_url
 from core.events import Event
 
 TOKEN_PREFIX = "tg_"
@@ -132,7 +133,12 @@ class Webhook(models.Model):
         CHAT = "chat", "Chat text"
 
     name = models.CharField(max_length=100)
-    url = models.URLField(max_length=500)
+    url = models.URLField(
+        max_length=500,
+        validators=[validate_public_url],
+        help_text="http:// or https:// on a public address; internal receivers need "
+        "TOLLGATE_WEBHOOK_ALLOWED_HOSTS.",
+    )
     secret = models.CharField(
         max_length=200,
         default=new_webhook_secret,
@@ -188,8 +194,10 @@ class WebhookDelivery(models.Model):
     attempt = models.PositiveSmallIntegerField(default=1)
     payload = models.JSONField()
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.TextField(blank=True)
+    # The status's reason or why it failed; never the receiver's answer.
     error = models.TextField(blank=True)
+    # The URL was refused (scheme or internal address): retrying would not help.
+    refused = models.BooleanField(default=False)
     succeeded = models.BooleanField(default=False)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -8,8 +8,6 @@ import json
 import logging
 import secrets
 import time
-import urllib.error
-import urllib.request
 import uuid
 
 from django.conf import settings
@@ -17,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
+from apiauth import egress
 from core.events import Event
 
 logger = logging.getLogger(__name__)
@@ -113,29 +112,24 @@ def webhook_deliver(*, webhook, event: str, payload: dict, delivery_id: str, att
     from apiauth.models import WebhookDelivery
 
     body = delivery_body(webhook, event, payload, delivery_id)
-    request = urllib.request.Request(
-        webhook.url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "Tollgate-Webhooks/1",
-            "X-Tollgate-Event": event,
-            **signed_headers(webhook.secret, delivery_id, body),
-        },
-    )
-    status, response_text, error = None, "", ""
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Tollgate-Webhooks/1",
+        "X-Tollgate-Event": event,
+        **signed_headers(webhook.secret, delivery_id, body),
+    }
+    status, error, refused = None, "", False
     started = time.monotonic()
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
-            status = response.status
-            response_text = response.read(2000).decode("utf-8", "replace")
-    except urllib.error.HTTPError as exc:
-        status = exc.code
-        response_text = exc.read(2000).decode("utf-8", "replace")
-        error = f"HTTP {exc.code}"
+        status, reason = egress.post(webhook.url, body, headers, timeout=TIMEOUT_SECONDS)
+        if not 200 <= status < 300:
+            # Only the status and its reason are kept: the answer's body could be a page
+            # of an internal service, and a redirect is an answer, never followed.
+            error = f"HTTP {status} {reason}".strip()
+    except egress.RefusedTarget as exc:
+        error, refused = f"Refused: {exc}", True
     except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}"[:500]
+        error = f"{type(exc).__name__}: {exc}"
     duration_ms = int((time.monotonic() - started) * 1000)
     return WebhookDelivery.objects.create(
         webhook=webhook,
@@ -144,8 +138,8 @@ def webhook_deliver(*, webhook, event: str, payload: dict, delivery_id: str, att
         attempt=attempt,
         payload=payload,
         response_status=status,
-        response_body=response_text,
-        error=error,
+        error=error[:300],
+        refused=refused,
         succeeded=status is not None and 200 <= status < 300,
         duration_ms=duration_ms,
     )

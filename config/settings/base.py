@@ -261,6 +261,9 @@ REST_FRAMEWORK = {
 TOLLGATE_API_TOKEN_RATE = env("TOLLGATE_API_TOKEN_RATE", default="1000/hour")
 TOLLGATE_WEBHOOK_MAX_RETRIES = env.int("TOLLGATE_WEBHOOK_MAX_RETRIES", default=5)
 TOLLGATE_WEBHOOK_RETRY_BASE_SECONDS = env.int("TOLLGATE_WEBHOOK_RETRY_BASE_SECONDS", default=30)
+# Webhooks reach public addresses only; these host names, addresses and networks (CIDR)
+# may be internal, e.g. "hooks.corp.example,10.20.0.0/16" for an on-premise receiver.
+TOLLGATE_WEBHOOK_ALLOWED_HOSTS = env.list("TOLLGATE_WEBHOOK_ALLOWED_HOSTS", default=[])
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tollgate API",
     "DESCRIPTION": "Stage gates for AI initiatives.",

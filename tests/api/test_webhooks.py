@@ -42,8 +42,15 @@ class Receiver:
                 receiver.requests.append({"headers": headers, "body": body})
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 self.send_response(status)
+                if 300 <= status < 400:
+                    self.send_header("Location", "/internal/admin")
                 self.end_headers()
-                self.wfile.write(b"ok")
+                self.wfile.write(b"internal answer: db password hunter2")
+
+            def do_GET(self):
+                receiver.requests.append({"headers": dict(self.headers), "body": b"", "get": 1})
+                self.send_response(200)
+                self.end_headers()
 
             def log_message(self, *args):
                 pass
@@ -56,6 +63,29 @@ class Receiver:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def local_receivers_allowed(settings):
+    """The test receivers listen on loopback, which only the allow-list opens."""
+    settings.TOLLGATE_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+
+
+@pytest.fixture
+def dns(monkeypatch):
+    """Names that resolve to the addresses a test gives them (the machine has no DNS)."""
+    import socket
+
+    names: dict[str, str] = {}
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host in names:
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (names[host], port))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return names
 
 
 @pytest.fixture
@@ -122,7 +152,7 @@ def test_signatures_follow_standard_webhooks_and_refuse_replays():
 def test_new_webhooks_get_a_standard_secret_and_bad_ones_are_refused():
     from django.core.exceptions import ValidationError
 
-    hook = Webhook(name="x", url="https://example.com/hook", events=["gate.decided"])
+    hook = Webhook(name="x", url="https://93.184.215.14/hook", events=["gate.decided"])
     assert hook.secret.startswith("whsec_") and len(signing_key(hook.secret)) == 32
     hook.full_clean()
     hook.secret = "whsec_not base64!"
@@ -225,7 +255,7 @@ def test_a_failing_listener_is_contained():
 def test_webhook_events_are_validated():
     from django.core.exceptions import ValidationError
 
-    hook = Webhook(name="x", url="https://example.com", secret="s", events=["gate.exploded"])
+    hook = Webhook(name="x", url="https://93.184.215.14", secret="s", events=["gate.exploded"])
     with pytest.raises(ValidationError):
         hook.full_clean()
 
@@ -276,3 +306,107 @@ def test_announcing_overdue_gates_reads_the_hooks_once(team, owner, executive):
         return len(context.captured_queries)
 
     assert queries(1) == queries(4)
+
+
+# --- Targets: no internal addresses, no other schemes, no redirects, no answer kept -------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://93.184.215.14/hook",
+        "file:///etc/passwd",
+        "gopher://93.184.215.14/",
+        "http://127.0.0.2:8000/hook",
+        "http://localhost/hook",
+        "http://10.1.2.3/hook",
+        "http://172.16.0.1/hook",
+        "http://192.168.1.1/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://100.64.0.1/",
+        "http://0.0.0.0/",
+        "http://[::1]/hook",
+        "http://[fd00::1]/hook",
+        "http://[fe80::1]/hook",
+        "http://[::ffff:10.0.0.1]/hook",
+        "http://metadata.internal/hook",  # resolves to a link-local address below
+        "http://nowhere.invalid/hook",  # does not resolve
+        "http://user:pw@93.184.215.14/hook",
+    ],
+)
+def test_internal_and_non_http_targets_are_refused_at_save(url, dns, settings):
+    from django.core.exceptions import ValidationError
+
+    settings.TOLLGATE_WEBHOOK_ALLOWED_HOSTS = []
+    dns["metadata.internal"] = "169.254.169.254"
+    hook = Webhook(name="x", url=url, events=["gate.decided"])
+    with pytest.raises(ValidationError) as refused:
+        hook.full_clean()
+    assert "url" in refused.value.message_dict
+
+
+def test_the_admin_form_refuses_an_internal_target(client, settings):
+    from django.contrib.auth import get_user_model
+
+    settings.TOLLGATE_WEBHOOK_ALLOWED_HOSTS = []
+    root = get_user_model().objects.create_superuser("root", "root@example.com", "pw-12345678")
+    client.force_login(root)
+    response = client.post(
+        "/admin/apiauth/webhook/add/",
+        {
+            "name": "sneaky",
+            "url": "http://169.254.169.254/latest/",
+            "secret": new_secret(),
+            "events": '["gate.decided"]',
+            "format": "json",
+            "is_active": "on",
+            "deliveries-TOTAL_FORMS": "0",
+            "deliveries-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200 and b"internal address" in response.content
+    assert not Webhook.objects.exists()
+
+
+def test_the_allow_list_opens_named_hosts_and_networks(dns, settings):
+    dns["hooks.corp.example"] = "10.20.0.7"
+    dns["other.corp.example"] = "10.30.0.7"
+    settings.TOLLGATE_WEBHOOK_ALLOWED_HOSTS = ["hooks.corp.example", "192.168.0.0/16"]
+    for url in ("https://hooks.corp.example/in", "http://192.168.4.4:8080/in"):
+        Webhook(name="x", url=url, events=["gate.decided"]).full_clean()
+    with pytest.raises(Exception, match="internal address"):
+        Webhook(name="x", url="http://other.corp.example/", events=["gate.decided"]).full_clean()
+
+
+def test_a_name_that_turns_internal_after_save_is_refused_at_delivery(dns, receiver, settings):
+    """DNS rebinding: the name was public when saved; at delivery it points inside."""
+    settings.TOLLGATE_WEBHOOK_ALLOWED_HOSTS = []
+    dns["hooks.example.com"] = "93.184.215.14"
+    port = receiver.server.server_port
+    hook = _hook(f"http://hooks.example.com:{port}/hook")
+    hook.full_clean()
+    dns["hooks.example.com"] = "127.0.0.1"
+    webhook_deliver_task.apply(args=[hook.pk, "gate.decided", {"initiative": "AI-001"}, "d-2"])
+    [delivery] = hook.deliveries.all()  # refused once, not retried
+    assert delivery.refused and not delivery.succeeded
+    assert "internal address" in delivery.error and receiver.requests == []
+
+
+def test_redirects_are_not_followed_and_no_answer_is_kept(receiver, client):
+    from django.contrib.auth import get_user_model
+
+    hook = _hook(receiver.url)
+    receiver.statuses = [302, 500]
+    webhook_deliver_task.apply(args=[hook.pk, "gate.decided", {"initiative": "AI-001"}, "d-3"])
+    first, second = hook.deliveries.order_by("attempt")[:2]
+    assert (first.response_status, first.error) == (302, "HTTP 302 Found")
+    assert (second.response_status, second.error) == (500, "HTTP 500 Internal Server Error")
+    assert not any("get" in request for request in receiver.requests)  # never followed
+    admin = get_user_model().objects.create_superuser("root", "root@example.com", "pw-12345678")
+    client.force_login(admin)
+    for url in (
+        f"/admin/apiauth/webhook/{hook.pk}/change/",
+        f"/admin/apiauth/webhookdelivery/{first.pk}/change/",
+    ):
+        page = client.get(url)
+        assert page.status_code == 200 and b"hunter2" not in page.content
