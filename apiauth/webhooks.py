@@ -16,6 +16,7 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from apiauth import egress
+from core import background
 from core.events import Event
 
 logger = logging.getLogger(__name__)
@@ -179,8 +180,16 @@ def webhooks_enqueue_many(event: str, payloads: list[dict]) -> None:
 
 
 def _send(task, webhook_id, event, payload, delivery_id) -> None:
+    """Hand one delivery to a Celery worker, or without a broker to a background thread:
+    a receiver's seconds never become part of the request that caused the event."""
+    args = [webhook_id, event, payload, delivery_id]
     try:
-        task.delay(webhook_id, event, payload, delivery_id)
+        if not task.app.conf.task_always_eager:
+            task.delay(*args)
+        elif getattr(settings, "TOLLGATE_WEBHOOKS_INLINE", False):
+            task.apply(args=args, throw=False)
+        else:
+            background.submit(task.apply, args=args, throw=False)
     except Exception:
         # A receiver (or the broker) being down must never fail the request that caused it.
         logger.warning(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
@@ -30,13 +31,14 @@ def verified(request, secret: str = SECRET) -> dict:
 class Receiver:
     """An HTTP receiver on 127.0.0.1 that answers with the queued status codes (200 when empty)."""
 
-    def __init__(self):
+    def __init__(self, delay: float = 0.0):
         self.requests: list[dict] = []
         self.statuses: list[int] = []
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
+                time.sleep(delay)
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 headers = {name.lower(): value for name, value in self.headers.items()}
                 receiver.requests.append({"headers": headers, "body": body})
@@ -410,3 +412,39 @@ def test_redirects_are_not_followed_and_no_answer_is_kept(receiver, client):
     ):
         page = client.get(url)
         assert page.status_code == 200 and b"hunter2" not in page.content
+
+
+# --- Never inside a request ------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_slow_receiver_does_not_slow_the_request_without_a_broker(
+    gate, owner, executive, settings
+):
+    """The embedded default (no REDIS_URL: Celery eager) delivers on a background thread
+    after commit; `decide` answers at once while the receiver takes its time."""
+    import time
+
+    from core import background
+
+    settings.TOLLGATE_WEBHOOKS_INLINE = False  # what every deployment does
+    settings.TOLLGATE_WEBHOOK_MAX_RETRIES = 1
+    slow = Receiver(delay=2.0)
+    try:
+        slow.statuses = [503]  # the first attempt fails and is retried, slowly too
+        hook = _hook(slow.url, events_=["gate.decided"])
+        token_client(owner).post(f"/api/v1/gates/{gate.pk}/request-review/")
+        started = time.monotonic()
+        response = token_client(executive).post(
+            f"/api/v1/gates/{gate.pk}/decide/",
+            {"decision": "conditional_go", "rationale": "Ready enough"},
+            format="json",
+        )
+        took = time.monotonic() - started
+        assert response.status_code == 200
+        assert took < 1.5, f"decide took {took:.1f} s with a receiver that takes 2 s"
+        assert background.wait(timeout=30)
+        assert [d.succeeded for d in hook.deliveries.order_by("attempt")] == [False, True]
+        assert [verified(r)["event"] for r in slow.requests] == ["gate.decided"] * 2
+    finally:
+        slow.close()
