@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from core.health import healthz
 from initiatives import converters  # noqa: F401  (registers <initiative_key:…>)
 from reports.views import initiative_brief
+from teams.password_reset import password_reset
 
 urlpatterns = [
     # Before the initiatives include, which owns the rest of /initiatives/<key>/.
@@ -13,6 +14,8 @@ urlpatterns = [
     path("", include("initiatives.urls")),
     path("", include("gates.urls")),
     path("", include("collaboration.urls")),
+    # Before Django's own: the same view with a form that throttles the emails.
+    path("accounts/password_reset/", password_reset, name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("inbox/", include("notifications.urls")),

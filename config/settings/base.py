@@ -359,6 +359,10 @@ AXES_LOCKOUT_CALLABLE = "teams.auth.lockout_response"
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0) or None
 if AXES_IPWARE_PROXY_COUNT:
     AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+# Password reset emails per address and per client address (every request counts, with or
+# without an account; beyond the rate the page looks the same and nothing is sent).
+TOLLGATE_PASSWORD_RESET_RATE = env("TOLLGATE_PASSWORD_RESET_RATE", default="3/hour")
+TOLLGATE_PASSWORD_RESET_CLIENT_RATE = env("TOLLGATE_PASSWORD_RESET_CLIENT_RATE", default="20/hour")
 # Password reset and invitation links expire after three days.
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24 * 3
 
