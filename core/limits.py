@@ -16,6 +16,12 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), PERIODS[period.strip().rstrip("s")]
 
 
+def retry_after(rate: str) -> int:
+    """Seconds until the current window of `rate` ends."""
+    _, seconds = parse_rate(rate)
+    return max(1, int(seconds - time.time() % seconds))
+
+
 def hit(scope: str, ident: str, rate: str) -> bool:
     """Count one request of `ident` in `scope`; False once `rate` is used up in this window.
 

@@ -348,6 +348,9 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+# Failed sign-ins are counted in the database, which every worker shares (never in one
+# process's memory); tests/test_shared_limits.py counts them from two processes.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 # A username from one address: a guesser cannot lock a colleague out from elsewhere.
