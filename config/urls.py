@@ -21,6 +21,7 @@ urlpatterns = [
     path("inbox/", include("notifications.urls")),
     path("dashboard/", include("reports.urls")),
     path("import/", include("portfolio_import.urls")),
+    path("", include("departures.urls")),
     path("", include("teams.urls")),
     path("healthz", healthz, name="healthz"),
     path("account/", include("apiauth.urls")),

@@ -22,7 +22,7 @@ LAYERS = [
     ["compliance"],  # EU AI Act classification of initiatives (to come)
     ["gates"],
     ["collaboration"],  # comments, mentions, evidence files and watching
-    ["notifications", "reports", "portfolio_import"],
+    ["notifications", "reports", "portfolio_import", "departures"],
     ["demo"],  # the demo and benchmark data, loaded through portfolio_import
 ]
 # The modules whose imports are checked, by name (a module, or a package of modules).

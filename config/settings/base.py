@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "notifications",
     "apiauth",
     "portfolio_import",
+    "departures",
     "demo",
 ]
 
