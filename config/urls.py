@@ -1,11 +1,13 @@
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth.views import LoginView
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from core.health import healthz
 from initiatives import converters  # noqa: F401  (registers <initiative_key:…>)
 from reports.views import initiative_brief
+from teams.forms import SignInForm
 from teams.password_reset import password_reset
 
 urlpatterns = [
@@ -14,6 +16,8 @@ urlpatterns = [
     path("", include("initiatives.urls")),
     path("", include("gates.urls")),
     path("", include("collaboration.urls")),
+    # Before Django's auth URLs: the sign-in form with bounded fields.
+    path("accounts/login/", LoginView.as_view(authentication_form=SignInForm), name="login"),
     # Before Django's own: the same view with a form that throttles the emails.
     path("accounts/password_reset/", password_reset, name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
