@@ -417,7 +417,8 @@ def test_redirects_are_not_followed_and_no_answer_is_kept(receiver, client):
 # --- Never inside a request ------------------------------------------------------------------
 
 
-@pytest.mark.django_db(transaction=True)
+# serialized_rollback restores the frameworks the data migration loaded.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_slow_receiver_does_not_slow_the_request_without_a_broker(
     gate, owner, executive, settings
 ):
