@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from apiauth.egress import validate_public_url
 from core.events import Event
 
 TOKEN_PREFIX = "tg_"
@@ -118,6 +119,12 @@ class IdempotencyKey(models.Model):
         return f"{self.key} ({self.state})"
 
 
+def new_webhook_secret() -> str:
+    from apiauth.webhooks import new_secret
+
+    return new_secret()
+
+
 class Webhook(models.Model):
     """A receiver of events, signed with its secret."""
 
@@ -126,8 +133,17 @@ class Webhook(models.Model):
         CHAT = "chat", "Chat text"
 
     name = models.CharField(max_length=100)
-    url = models.URLField(max_length=500)
-    secret = models.CharField(max_length=200, help_text="Used to sign every delivery.")
+    url = models.URLField(
+        max_length=500,
+        validators=[validate_public_url],
+        help_text="http:// or https:// on a public address; internal receivers need "
+        "TOLLGATE_WEBHOOK_ALLOWED_HOSTS.",
+    )
+    secret = models.CharField(
+        max_length=200,
+        default=new_webhook_secret,
+        help_text="Signs every delivery (Standard Webhooks). Give receivers this value.",
+    )
     events = models.JSONField(
         default=list,
         help_text=f"Any of {', '.join(Event)}.",
@@ -162,6 +178,10 @@ class Webhook(models.Model):
         unknown = set(self.events) - set(Event)
         if unknown:
             raise ValidationError({"events": f"Unknown events: {', '.join(sorted(unknown))}"})
+        from apiauth.webhooks import secret_problem
+
+        if problem := secret_problem(self.secret or ""):
+            raise ValidationError({"secret": problem})
 
 
 class WebhookDelivery(models.Model):
@@ -169,13 +189,15 @@ class WebhookDelivery(models.Model):
 
     webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
     event = models.CharField(max_length=60)
-    # Shared by every attempt at the same delivery, and sent as X-Tollgate-Delivery.
+    # Shared by every attempt at the same delivery, and sent as webhook-id.
     delivery_id = models.CharField(max_length=40, db_index=True)
     attempt = models.PositiveSmallIntegerField(default=1)
     payload = models.JSONField()
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.TextField(blank=True)
+    # The status's reason or why it failed; never the receiver's answer.
     error = models.TextField(blank=True)
+    # The URL was refused (scheme or internal address): retrying would not help.
+    refused = models.BooleanField(default=False)
     succeeded = models.BooleanField(default=False)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

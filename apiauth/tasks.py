@@ -19,7 +19,7 @@ def webhook_deliver_task(self, webhook_id: int, event: str, payload: dict, deliv
         attempt=self.request.retries + 1,
     )
     max_retries = getattr(settings, "TOLLGATE_WEBHOOK_MAX_RETRIES", 5)
-    if delivery.succeeded or self.request.retries >= max_retries:
+    if delivery.succeeded or delivery.refused or self.request.retries >= max_retries:
         return delivery.pk
     if self.request.is_eager:
         # No broker (REDIS_URL unset): Celery's eager retry would raise out of the

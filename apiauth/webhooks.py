@@ -2,35 +2,72 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import base64
+import binascii
 import json
 import logging
+import secrets
 import time
-import urllib.error
-import urllib.request
 import uuid
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from standardwebhooks.webhooks import Webhook as StandardWebhook
 
+from apiauth import egress
+from core import background
 from core.events import Event
 
 logger = logging.getLogger(__name__)
 
-SIGNATURE_HEADER = "X-Tollgate-Signature"
 TIMEOUT_SECONDS = 5
+# Standard Webhooks (standardwebhooks.com): a secret is "whsec_" + base64 of the key.
+SECRET_PREFIX = "whsec_"
 
 
-def signature(secret: str, body: bytes) -> str:
-    """The X-Tollgate-Signature value: sha256=<hex HMAC of the raw body>."""
-    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
+def new_secret() -> str:
+    """A fresh secret in the Standard Webhooks form, for a new webhook."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def signature_is_valid(secret: str, body: bytes, header: str) -> bool:
-    return hmac.compare_digest(signature(secret, body), header or "")
+def signing_key(secret: str) -> bytes:
+    """The HMAC key: a `whsec_` secret is base64, any other secret is its UTF-8 bytes.
+
+    Receivers pass the same to `standardwebhooks.Webhook`: the `whsec_` string as it is,
+    any other secret as `secret.encode()`.
+    """
+    if secret.startswith(SECRET_PREFIX):
+        return base64.b64decode(secret.removeprefix(SECRET_PREFIX) + "==", validate=False)
+    return secret.encode()
+
+
+def secret_problem(secret: str) -> str | None:
+    """Why `secret` cannot sign deliveries, or None."""
+    if not secret.startswith(SECRET_PREFIX):
+        return None
+    encoded = secret.removeprefix(SECRET_PREFIX).rstrip("=")
+    try:
+        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return "After “whsec_” the secret must be base64."
+    return None if len(key) >= 16 else "The secret must hold at least 16 bytes."
+
+
+def signed_headers(secret: str, delivery_id: str, body: bytes, *, at=None) -> dict[str, str]:
+    """The Standard Webhooks headers: `webhook-id` (the same on every attempt at one
+    delivery), `webhook-timestamp` (this attempt, in Unix seconds) and `webhook-signature`
+    (`v1,<base64 HMAC-SHA256 of "id.timestamp.body">`). Receivers refuse a timestamp more
+    than five minutes off, so a captured delivery cannot be replayed later."""
+    at = at or timezone.now()
+    signed = StandardWebhook(signing_key(secret)).sign(
+        msg_id=delivery_id, timestamp=at, data=body.decode()
+    )
+    return {
+        "webhook-id": delivery_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": signed,
+    }
 
 
 def chat_text(event: str, payload: dict) -> str:
@@ -81,30 +118,24 @@ def webhook_deliver(*, webhook, event: str, payload: dict, delivery_id: str, att
     from apiauth.models import WebhookDelivery
 
     body = delivery_body(webhook, event, payload, delivery_id)
-    request = urllib.request.Request(
-        webhook.url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "Tollgate-Webhooks/1",
-            "X-Tollgate-Event": event,
-            "X-Tollgate-Delivery": delivery_id,
-            SIGNATURE_HEADER: signature(webhook.secret, body),
-        },
-    )
-    status, response_text, error = None, "", ""
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Tollgate-Webhooks/1",
+        "X-Tollgate-Event": event,
+        **signed_headers(webhook.secret, delivery_id, body),
+    }
+    status, error, refused = None, "", False
     started = time.monotonic()
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
-            status = response.status
-            response_text = response.read(2000).decode("utf-8", "replace")
-    except urllib.error.HTTPError as exc:
-        status = exc.code
-        response_text = exc.read(2000).decode("utf-8", "replace")
-        error = f"HTTP {exc.code}"
+        status, reason = egress.post(webhook.url, body, headers, timeout=TIMEOUT_SECONDS)
+        if not 200 <= status < 300:
+            # Only the status and its reason are kept: the answer's body could be a page
+            # of an internal service, and a redirect is an answer, never followed.
+            error = f"HTTP {status} {reason}".strip()
+    except egress.RefusedTarget as exc:
+        error, refused = f"Refused: {exc}", True
     except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}"[:500]
+        error = f"{type(exc).__name__}: {exc}"
     duration_ms = int((time.monotonic() - started) * 1000)
     return WebhookDelivery.objects.create(
         webhook=webhook,
@@ -113,8 +144,8 @@ def webhook_deliver(*, webhook, event: str, payload: dict, delivery_id: str, att
         attempt=attempt,
         payload=payload,
         response_status=status,
-        response_body=response_text,
-        error=error,
+        error=error[:300],
+        refused=refused,
         succeeded=status is not None and 200 <= status < 300,
         duration_ms=duration_ms,
     )
@@ -154,8 +185,16 @@ def webhooks_enqueue_many(event: str, payloads: list[dict]) -> None:
 
 
 def _send(task, webhook_id, event, payload, delivery_id) -> None:
+    """Hand one delivery to a Celery worker, or without a broker to a background thread:
+    a receiver's seconds never become part of the request that caused the event."""
+    args = [webhook_id, event, payload, delivery_id]
     try:
-        task.delay(webhook_id, event, payload, delivery_id)
+        if not task.app.conf.task_always_eager:
+            task.delay(*args)
+        elif getattr(settings, "TOLLGATE_WEBHOOKS_INLINE", False):
+            task.apply(args=args, throw=False)
+        else:
+            background.submit(task.apply, args=args, throw=False)
     except Exception:
         # A receiver (or the broker) being down must never fail the request that caused it.
         logger.warning(

@@ -9,6 +9,7 @@ from core.views import favicon
 from initiatives import converters  # noqa: F401  (registers <initiative_key:…>)
 from reports.views import initiative_brief
 from teams.forms import SignInForm
+from teams.password_reset import password_reset
 
 urlpatterns = [
     # Before the initiatives include, which owns the rest of /initiatives/<key>/.
@@ -18,11 +19,14 @@ urlpatterns = [
     path("", include("collaboration.urls")),
     # Before Django's auth URLs: the sign-in form with bounded fields.
     path("accounts/login/", LoginView.as_view(authentication_form=SignInForm), name="login"),
+    # Before Django's own: the same view with a form that throttles the emails.
+    path("accounts/password_reset/", password_reset, name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("inbox/", include("notifications.urls")),
     path("dashboard/", include("reports.urls")),
     path("import/", include("portfolio_import.urls")),
+    path("", include("departures.urls")),
     path("", include("teams.urls")),
     path("healthz", healthz, name="healthz"),
     path("favicon.ico", favicon, name="favicon"),

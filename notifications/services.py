@@ -516,6 +516,11 @@ def notifications_send_batch(*, notification_ids: list[int]) -> dict[str, int]:
         broken = _open(connection)
         try:
             for notification in batch:
+                if not notification.recipient.is_active:
+                    # Deactivated since it was planned: no email to somebody who left.
+                    notification.state = Notification.State.SKIPPED
+                    notification.last_error = "The recipient is deactivated."
+                    continue
                 notification.attempts += 1
                 error = broken
                 if error is None:

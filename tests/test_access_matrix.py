@@ -183,6 +183,9 @@ PAGES: dict[str, dict[str, tuple]] = {
     "portfolio_import:export": {"GET": ADMIN_PAGE},
     "portfolio_import:preview": {"GET": ADMIN_PAGE},
     "portfolio_import:apply": {"GET": POST_ONLY, "POST": ADMIN_WRITE},
+    # What a departing person holds, and handing it to a successor: portfolio admins only.
+    "departures:list": {"GET": ADMIN_PAGE},
+    "departures:person": {"GET": ADMIN_PAGE, "POST": ADMIN_WRITE},
     # Public by design: load balancers and integrators before they have a token.
     "healthz": {"GET": PUBLIC},
     "favicon": {"GET": PUBLIC},
@@ -335,6 +338,7 @@ def world(initiative, gate, member, team_member, other_initiative):
         "comment": comment.pk,
         "attachment": attachment.pk,
         "import_run": ImportRun.objects.create(report={"files": ["matrix.csv"]}).pk,
+        "person": member.pk,
     }
 
 
@@ -357,6 +361,7 @@ PAGE_PKS = {
     "teams:member-remove": "team_membership",
     "portfolio_import:preview": "import_run",
     "portfolio_import:apply": "import_run",
+    "departures:person": "person",
 }
 API_IDS = {
     "activity": "activity",

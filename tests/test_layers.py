@@ -23,7 +23,7 @@ LAYERS = [
     # comments, mentions, evidence files and watching; EU AI Act classification and the
     # obligations it puts on gates (through the seams gates offers: openings, guards)
     ["collaboration", "compliance"],
-    ["notifications", "reports", "portfolio_import"],
+    ["notifications", "reports", "portfolio_import", "departures"],
     ["demo"],  # the demo and benchmark data, loaded through portfolio_import
 ]
 # The modules whose imports are checked, by name (a module, or a package of modules).

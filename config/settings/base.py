@@ -40,10 +40,13 @@ INSTALLED_APPS = [
     "notifications",
     "apiauth",
     "portfolio_import",
+    "departures",
     "demo",
 ]
 
 MIDDLEWARE = [
+    # First, so static files and every refusal further down carry its headers too.
+    "core.headers.ResponseHeadersMiddleware",
     # Outermost: every error under /api/ in the API's JSON shape, whoever produced it.
     "apiauth.middleware.ApiErrorShapeMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -267,6 +270,9 @@ REST_FRAMEWORK = {
 TOLLGATE_API_TOKEN_RATE = env("TOLLGATE_API_TOKEN_RATE", default="1000/hour")
 TOLLGATE_WEBHOOK_MAX_RETRIES = env.int("TOLLGATE_WEBHOOK_MAX_RETRIES", default=5)
 TOLLGATE_WEBHOOK_RETRY_BASE_SECONDS = env.int("TOLLGATE_WEBHOOK_RETRY_BASE_SECONDS", default=30)
+# Webhooks reach public addresses only; these host names, addresses and networks (CIDR)
+# may be internal, e.g. "hooks.corp.example,10.20.0.0/16" for an on-premise receiver.
+TOLLGATE_WEBHOOK_ALLOWED_HOSTS = env.list("TOLLGATE_WEBHOOK_ALLOWED_HOSTS", default=[])
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tollgate API",
     "DESCRIPTION": "Stage gates for AI initiatives.",
@@ -356,6 +362,9 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+# Failed sign-ins are counted in the database, which every worker shares (never in one
+# process's memory); tests/test_shared_limits.py counts them from two processes.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 # A username from one address: a guesser cannot lock a colleague out from elsewhere.
@@ -367,6 +376,10 @@ AXES_LOCKOUT_CALLABLE = "teams.auth.lockout_response"
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0) or None
 if AXES_IPWARE_PROXY_COUNT:
     AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+# Password reset emails per address and per client address (every request counts, with or
+# without an account; beyond the rate the page looks the same and nothing is sent).
+TOLLGATE_PASSWORD_RESET_RATE = env("TOLLGATE_PASSWORD_RESET_RATE", default="3/hour")
+TOLLGATE_PASSWORD_RESET_CLIENT_RATE = env("TOLLGATE_PASSWORD_RESET_CLIENT_RATE", default="20/hour")
 # Password reset and invitation links expire after three days.
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24 * 3
 

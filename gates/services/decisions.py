@@ -168,6 +168,13 @@ def gate_request_review(*, gate: Gate, actor: Actor, at: datetime.datetime | Non
         raise InvalidState("Only an active initiative can ask for a review.")
     if not gate.gatekeepers.exists():
         raise InvalidState("This gate has no gatekeepers; ask a portfolio admin to add one.")
+    # A review nobody can decide would wait for ever. Imported history (`at`) was decided
+    # by the people of its day, who may have left since.
+    if at is None and not gate.gatekeepers.filter(user__is_active=True).exists():
+        raise InvalidState(
+            "Nobody who keeps this gate is active any more; ask a portfolio admin to hand "
+            "the departed person's gates to a successor (People → Departures)."
+        )
     moment = event_time(at, gate.initiative, not_before=gate.opened_at if at else None)
     gate.state = Gate.State.IN_REVIEW
     gate.review_round += 1
@@ -314,12 +321,13 @@ def gate_vote(
     if gate.rule == Gate.Rule.ANY:
         outcome = decision
     else:
-        votes = list(
-            Vote.objects.filter(gate=gate, round=gate.review_round).values_list(
-                "decision", flat=True
-            )
+        round_votes = Vote.objects.filter(gate=gate, round=gate.review_round)
+        votes = list(round_votes.values_list("decision", flat=True))
+        # Every active gatekeeper must have voted; a deactivated one is waited for by nobody.
+        waiting = gate.gatekeepers.filter(user__is_active=True).exclude(
+            user__in=round_votes.values("voter")
         )
-        if len(votes) < gate.gatekeepers.count():
+        if waiting.exists():
             return gate
         outcome = combine_votes(votes)
         if outcome != decision:

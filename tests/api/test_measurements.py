@@ -251,15 +251,15 @@ def test_queries_do_not_grow_with_the_targets_that_flip(
 ):
     """Each target that turns to missed announces a webhook event; the batch looks the
     listening webhooks up once, however many flip."""
+    from apiauth import webhooks
     from apiauth.models import Webhook
-    from apiauth.tasks import webhook_deliver_task
 
     Webhook.objects.create(
         name="ops", url="https://hooks.example.com/x", secret="s" * 32, events=["target.missed"]
     )
     queued = []
-    # The broker's edge: record what would be queued instead of delivering it.
-    monkeypatch.setattr(webhook_deliver_task, "delay", lambda *args: queued.append(args))
+    # The hand-over to a worker: record what would be queued instead of delivering it.
+    monkeypatch.setattr(webhooks, "_send", lambda task, *args: queued.append(args))
     targets = [
         TargetFactory(initiative=initiative, metric_key=f"custom_{n}", threshold=90.0)
         for n in range(12)
@@ -299,15 +299,15 @@ def test_reopened_items_are_announced_as_one_batch(
 ):
     """A batch that reopens many done items looks up the webhooks listening to
     item.reopened once, as for target.missed, and still announces every item."""
+    from apiauth import webhooks
     from apiauth.models import Webhook
-    from apiauth.tasks import webhook_deliver_task
     from gates.models import ChecklistItem
 
     Webhook.objects.create(
         name="ops", url="https://hooks.example.com/x", secret="s" * 32, events=["item.reopened"]
     )
     queued = []
-    monkeypatch.setattr(webhook_deliver_task, "delay", lambda *args: queued.append(args))
+    monkeypatch.setattr(webhooks, "_send", lambda task, *args: queued.append(args))
     first_order = gate.items.count() + 1
     targets = []
     for n in range(12):

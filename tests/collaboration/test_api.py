@@ -1,17 +1,15 @@
 """Comments and evidence files over /api/v1/, the schema, the webhook and the activity API."""
 
 import hashlib
-import json
 
 import pytest
 from django.urls import reverse
 
 from apiauth.models import Webhook
-from apiauth.webhooks import signature_is_valid
 from collaboration.models import Attachment, Comment
 from collaboration.services import comment_create
 from tests.api.helpers import token_client
-from tests.api.test_webhooks import SECRET, SIGNATURE_HEADER, Receiver
+from tests.api.test_webhooks import SECRET, Receiver, verified
 from tests.collaboration.conftest import PDF, upload
 
 pytestmark = pytest.mark.django_db
@@ -123,8 +121,9 @@ def test_the_activity_api_includes_comments_and_uploads(initiative, member, owne
 
 
 def test_comment_created_is_delivered_to_webhooks(
-    initiative, member, django_capture_on_commit_callbacks
+    initiative, member, django_capture_on_commit_callbacks, settings
 ):
+    settings.TOLLGATE_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]  # the receiver is on loopback
     receiver = Receiver()
     try:
         Webhook.objects.create(
@@ -133,8 +132,7 @@ def test_comment_created_is_delivered_to_webhooks(
         with django_capture_on_commit_callbacks(execute=True):
             token_client(member).post(comments_url(initiative), {"body": "Ship it"}, format="json")
         [request] = receiver.requests
-        assert signature_is_valid(SECRET, request["body"], request["headers"][SIGNATURE_HEADER])
-        document = json.loads(request["body"])
+        document = verified(request)
         assert document["event"] == "comment.created"
         assert document["data"]["body"] == "Ship it"
         assert document["data"]["comment"] == Comment.objects.get().pk

@@ -128,6 +128,34 @@ def test_password_reset_for_an_unknown_address_sends_nothing_but_looks_the_same(
     assert mail.outbox == []
 
 
+def test_password_reset_is_throttled_per_address_without_telling_who_exists(client, viewer):
+    """35 requests for one address send at most TOLLGATE_PASSWORD_RESET_RATE emails, from
+    one client or from many; an address without an account gets the same answers."""
+    answers = set()
+    for number in range(35):
+        address = {"REMOTE_ADDR": f"198.51.100.{number}"} if number % 2 else {}
+        response = client.post(reverse("password_reset"), {"email": viewer.email}, **address)
+        answers.add((response.status_code, response.url))
+    assert len(mail.outbox) == 3
+    for _ in range(35):
+        response = client.post(reverse("password_reset"), {"email": "nobody@example.com"})
+        answers.add((response.status_code, response.url))
+    assert answers == {(302, reverse("password_reset_done"))}
+    assert len(mail.outbox) == 3
+
+
+def test_password_reset_is_throttled_per_client(client, settings):
+    settings.TOLLGATE_PASSWORD_RESET_CLIENT_RATE = "5/hour"
+    people = [UserFactory(email=f"person{n}@example.com") for n in range(8)]
+    for person in people:
+        response = client.post(reverse("password_reset"), {"email": person.email})
+        assert response.url == reverse("password_reset_done")
+    assert len(mail.outbox) == 5
+    # Another client is not held back by the first one.
+    client.post(reverse("password_reset"), {"email": people[-1].email}, REMOTE_ADDR="203.0.113.9")
+    assert len(mail.outbox) == 6
+
+
 def test_password_reset_refuses_a_weak_password(client, viewer):
     client.post(reverse("password_reset"), {"email": viewer.email})
     set_password = client.get(_link_in(mail.outbox[0])).url
