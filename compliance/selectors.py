@@ -68,7 +68,9 @@ def classification_page(initiative: Initiative) -> ClassificationPage:
         .order_by("-number")
     )
     current = (
-        Classification.objects.filter(initiative=initiative).select_related("revision").first()
+        Classification.objects.filter(initiative=initiative)
+        .select_related("revision__classified_by", "revision__confirmed_by")
+        .first()
     )
     proposal = next(
         (r for r in revisions if r.state == ClassificationRevision.State.PROPOSED), None

@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("initiatives.urls")),
     path("", include("gates.urls")),
     path("", include("collaboration.urls")),
+    path("", include("compliance.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("inbox/", include("notifications.urls")),

@@ -124,6 +124,10 @@ PAGES: dict[str, dict[str, tuple]] = {
         "GET": (LOGIN, 403, 200, 404, 200, 404, 403, 200),
         "POST": WORK_ON_INITIATIVE,
     },
+    # The AI Act classification: readers read it, the owner's side proposes, and only
+    # portfolio admins (or the compliance role, not among these personas) confirm.
+    "compliance:classification": {"GET": READ_INITIATIVE, "POST": EDIT_INITIATIVE},
+    "compliance:confirm": {"GET": POST_ONLY, "POST": ADMIN_ON_INITIATIVE},
     # A checklist item: its fragment for readers, its update for the initiative's workers.
     "gates:item": {"GET": READ_INITIATIVE, "POST": WORK_ON_INITIATIVE},
     # The discussion: readers read it and everybody but viewers writes in it; `member`

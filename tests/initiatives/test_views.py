@@ -390,8 +390,10 @@ def test_composition_gap_is_shown(client, owner, member, initiative):
 # and teams, once for every question the page asks); stages of the framework; gate (+ items
 # with their editors, gatekeepers with their users); votes of the round; transitions;
 # decisions; targets; measurements; activity; the items' comment counts and files; the
-# discussion, its files and earlier texts; the viewer's watch choice.
-DETAIL_QUERIES = 22
+# discussion, its files and earlier texts; the viewer's watch choice; the AI Act
+# classification's revisions and the confirmed classification (tests/compliance counts
+# what a confirmed one adds).
+DETAIL_QUERIES = 24
 # Without targets there are no measurements to read.
 DETAIL_QUERIES_NO_TARGETS = DETAIL_QUERIES - 1
 
