@@ -218,7 +218,8 @@ class Classification(models.Model):
     initiative = models.OneToOneField(
         Initiative, on_delete=models.CASCADE, related_name="ai_classification"
     )
-    revision = models.ForeignKey(ClassificationRevision, on_delete=models.PROTECT, related_name="+")
+    # Revisions go only with their initiative, and the classification with them.
+    revision = models.ForeignKey(ClassificationRevision, on_delete=models.CASCADE, related_name="+")
     tier = models.CharField(max_length=16, choices=Tier.choices, db_index=True)
     role = models.CharField(max_length=10, choices=Role.choices)
     flags = models.JSONField(default=list)

@@ -95,6 +95,8 @@ PAGES: dict[str, dict[str, tuple]] = {
     "reports:dashboard": {"GET": EVERYONE},
     "reports:portfolio-csv": {"GET": EVERYONE},
     "reports:gates-csv": {"GET": EVERYONE},
+    "reports:ai-register-csv": {"GET": EVERYONE},
+    "reports:ai-register-json": {"GET": EVERYONE},
     "initiatives:create": {
         "GET": (LOGIN, 403, 403, 403, 200, 200, 403, 200),
         "POST": (LOGIN, 403, 403, 403, OK, OK, 403, OK),
