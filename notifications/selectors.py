@@ -35,6 +35,17 @@ def initiatives_due_between(
     )
 
 
+def classifications_due(*, by: datetime.date) -> QuerySet[Initiative]:
+    """Active initiatives whose AI Act classification is due for review by `by`."""
+    return (
+        Initiative.objects.filter(
+            status=Initiative.Status.ACTIVE, ai_classification__next_review_on__lte=by
+        )
+        .select_related("owner", "stage", "ai_classification")
+        .order_by("pk")
+    )
+
+
 def initiatives_overdue(*, today: datetime.date) -> QuerySet[Initiative]:
     """Active initiatives whose open gate is past its due date, with team and sponsor."""
     return (

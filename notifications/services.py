@@ -237,6 +237,38 @@ def _plan_due_soon(rulebook: Rulebook, today: datetime.date) -> list[Planned]:
     return planned
 
 
+# The owner hears of a classification review this many days before it is due, and again
+# on the day (or at once, when entering a stage asked for one).
+CLASSIFICATION_REVIEW_NOTICE_DAYS = 14
+
+
+def _plan_classification_reviews(today: datetime.date) -> list[Planned]:
+    """Owners of active initiatives whose AI Act classification is due for review."""
+    planned = []
+    horizon = today + datetime.timedelta(days=CLASSIFICATION_REVIEW_NOTICE_DAYS)
+    for initiative in selectors.classifications_due(by=horizon):
+        classification = initiative.ai_classification
+        days_left = (classification.next_review_on - today).days
+        step = "due" if days_left <= 0 else "soon"
+        message = _Message(
+            kind=Kind.CLASSIFICATION_REVIEW,
+            initiative=initiative,
+            days=max(days_left, 0),
+            due_on=classification.next_review_on,
+            prompt=classification.review_prompt,
+            tier=classification.get_tier_display(),
+        )
+        owner = initiative.owner
+        if not owner.is_active:
+            continue
+        key = (
+            f"{Kind.CLASSIFICATION_REVIEW}:{initiative.pk}:{owner.pk}:"
+            f"{classification.next_review_on}:{step}"
+        )
+        planned.append(_plan(Kind.CLASSIFICATION_REVIEW, owner, initiative, None, key, message))
+    return planned
+
+
 def _plan_overdue_and_escalations(rulebook: Rulebook, today: datetime.date) -> list[Planned]:
     # Both rules read the same rows, so they share one query.
     planned = []
@@ -307,7 +339,13 @@ def _plan_reviews_waiting(rulebook: Rulebook, now: datetime.datetime) -> list[Pl
 # --- Inserting and sending ---------------------------------------------------------------
 
 
-REMINDER_KINDS = {Kind.DUE_SOON, Kind.OVERDUE, Kind.QUIET, Kind.REVIEW_WAITING}
+REMINDER_KINDS = {
+    Kind.DUE_SOON,
+    Kind.OVERDUE,
+    Kind.QUIET,
+    Kind.REVIEW_WAITING,
+    Kind.CLASSIFICATION_REVIEW,
+}
 
 
 def _delivery(planned: Planned, preferences: dict, deliveries: dict) -> str:
@@ -443,6 +481,7 @@ def reminder_plan(*, now: datetime.datetime | None = None) -> list[Planned]:
         *_plan_overdue_and_escalations(rulebook, today),
         *_plan_quiet(rulebook, now),
         *_plan_reviews_waiting(rulebook, now),
+        *_plan_classification_reviews(today),
     ]
 
 
