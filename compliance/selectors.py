@@ -34,12 +34,11 @@ def active_catalogue() -> list[Obligation]:
 
 def obligations_with_stages(codes) -> list[Obligation]:
     """The active obligations among `codes`, each with `stage_for` {framework id: stage}."""
-    obligations = list(
-        Obligation.objects.filter(code__in=list(codes), is_active=True)
-        .prefetch_related(
+    obligations = sorted(
+        Obligation.objects.filter(code__in=list(codes), is_active=True).prefetch_related(
             Prefetch("stages", queryset=ObligationStage.objects.select_related("stage"))
-        )
-        .order_by("code")
+        ),
+        key=catalogue_order,
     )
     for obligation in obligations:
         obligation.stage_for = {row.framework_id: row.stage for row in obligation.stages.all()}
