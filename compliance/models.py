@@ -117,6 +117,8 @@ class ObligationStage(models.Model):
 
         if self.stage_id and self.framework_id and self.stage.framework_id != self.framework_id:
             raise ValidationError({"stage": "The stage is not one of the framework's."})
+        if self.stage_id and not self.stage.has_exit_gate:
+            raise ValidationError({"stage": "This stage has no exit gate to evidence it."})
 
 
 class ReviewInterval(models.Model):

@@ -58,3 +58,20 @@ def test_the_admin_confirms_a_proposal_through_the_service(client, superuser, ow
         {"action": "confirm", "_selected_action": [revision.pk]},
     )
     assert Classification.objects.get(initiative=initiative).revision.confirmed_by == superuser
+
+
+def test_an_obligation_cannot_be_placed_on_a_stage_without_an_exit_gate():
+    from django.core.exceptions import ValidationError
+
+    from compliance.models import ObligationStage
+    from initiatives.models import Stage
+
+    scale = Stage.objects.get(framework__slug="ai-maturity", key="scale")
+    row = ObligationStage(
+        obligation=Obligation.objects.get(code="art4-ai-literacy"),
+        framework=scale.framework,
+        stage=scale,
+    )
+    with pytest.raises(ValidationError) as error:
+        row.clean()
+    assert "no exit gate" in error.value.message_dict["stage"][0]
