@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from compliance.classifier import QUESTIONS
+from core.forms import BoundedForm
 
 NONE_LABEL = {
     "prohibited_practice": "None of these",
@@ -14,7 +15,7 @@ NONE_LABEL = {
 }
 
 
-class QuestionnaireForm(forms.Form):
+class QuestionnaireForm(BoundedForm):
     """Answers to the questionnaire; `answers()` gives them in the classifier's shape."""
 
     def __init__(self, *args, **kwargs):
