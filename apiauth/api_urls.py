@@ -5,6 +5,7 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework.routers import DefaultRouter
 
 from collaboration.api.urls import router as collaboration_router
+from compliance.api.urls import router as compliance_router
 from gates.api.urls import router as gates_router
 from initiatives.api.urls import router as initiatives_router
 from portfolio_import.api.urls import router as import_router
@@ -15,6 +16,7 @@ for app_router in (
     initiatives_router,
     gates_router,
     collaboration_router,
+    compliance_router,
     teams_router,
     import_router,
 ):

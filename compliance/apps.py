@@ -11,7 +11,10 @@ class ComplianceConfig(AppConfig):
         # Gates ask whoever registered, without knowing this app: what a gate gets as it
         # opens, and whether a gate may be passed.
         from compliance import selectors, services
+        from core import events
         from gates import guards, openings
 
         openings.register(services.obligations_on_gates_opened)
         guards.register(selectors.prohibited_refusal)
+        # Entering Production or Scale asks for a review of the classification.
+        events.subscribe(events.Event.INITIATIVE_STAGE_CHANGED, services.on_stage_changed)

@@ -117,6 +117,8 @@ class ObligationStage(models.Model):
 
         if self.stage_id and self.framework_id and self.stage.framework_id != self.framework_id:
             raise ValidationError({"stage": "The stage is not one of the framework's."})
+        if self.stage_id and not self.stage.has_exit_gate:
+            raise ValidationError({"stage": "This stage has no exit gate to evidence it."})
 
 
 class ReviewInterval(models.Model):
@@ -218,7 +220,8 @@ class Classification(models.Model):
     initiative = models.OneToOneField(
         Initiative, on_delete=models.CASCADE, related_name="ai_classification"
     )
-    revision = models.ForeignKey(ClassificationRevision, on_delete=models.PROTECT, related_name="+")
+    # Revisions go only with their initiative, and the classification with them.
+    revision = models.ForeignKey(ClassificationRevision, on_delete=models.CASCADE, related_name="+")
     tier = models.CharField(max_length=16, choices=Tier.choices, db_index=True)
     role = models.CharField(max_length=10, choices=Role.choices)
     flags = models.JSONField(default=list)

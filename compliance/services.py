@@ -186,6 +186,48 @@ def classification_confirm(
     return classification
 
 
+@transaction.atomic
+def classification_review_prompt(
+    *, initiative: Initiative, stage_name: str, actor: Actor = None
+) -> Classification | None:
+    """Ask for a review of the classification now: the initiative entered a stage where what
+    it does may have changed (TOLLGATE_AI_REVIEW_STAGES). The reminder scan tells the
+    owner; the initiative page says why. None when it is not classified."""
+    classification = (
+        Classification.objects.select_for_update().filter(initiative=initiative).first()
+    )
+    if classification is None:
+        return None
+    today = timezone.localdate()
+    classification.next_review_on = min(classification.next_review_on, today)
+    classification.review_prompt = f"it entered {stage_name}"[:200]
+    classification.save(update_fields=["next_review_on", "review_prompt"])
+    activity_log(
+        actor=actor,
+        initiative=initiative,
+        verb="classification.review_due",
+        obj=initiative,
+        field="ai_review_on",
+        after=classification.next_review_on,
+        message=f"asked for a review of the AI Act classification: it entered {stage_name}",
+    )
+    return classification
+
+
+def on_stage_changed(event: str, payload: dict) -> None:
+    """Listener of initiative.stage_changed (after commit): prompt a review on entering one
+    of the stages TOLLGATE_AI_REVIEW_STAGES names."""
+    from django.conf import settings
+
+    if payload.get("to_stage") not in settings.TOLLGATE_AI_REVIEW_STAGES:
+        return
+    initiative = (
+        Initiative.objects.filter(key=payload.get("initiative")).select_related("stage").first()
+    )
+    if initiative is not None:
+        classification_review_prompt(initiative=initiative, stage_name=initiative.stage.name)
+
+
 def obligations_sync(
     *, initiative: Initiative, codes: list[str], actor: Actor, at: datetime.datetime
 ) -> None:

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("initiatives.urls")),
     path("", include("gates.urls")),
     path("", include("collaboration.urls")),
+    path("", include("compliance.urls")),
     # Before Django's auth URLs: the sign-in form with bounded fields.
     path("accounts/login/", LoginView.as_view(authentication_form=SignInForm), name="login"),
     # Before Django's own: the same view with a form that throttles the emails.

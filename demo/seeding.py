@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 
@@ -11,7 +12,9 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from demo.loading import demo_files, read_table
+from compliance.models import Classification, ClassificationRevision
+from compliance.services import classification_confirm, classification_propose
+from demo.loading import DATA, demo_files, read_table
 from gates.models import Gate
 from initiatives.models import Initiative, Measurement
 from portfolio_import.report import ImportReport
@@ -81,6 +84,30 @@ def demo_teams(users: dict) -> dict:
 
 
 @transaction.atomic
+def demo_classify(*, admin) -> None:
+    """A few initiatives classified under the EU AI Act (demo/data/classifications.json):
+    proposed by their owner, most confirmed by the admin. Run again, it changes nothing."""
+    rows = json.loads((DATA / "classifications.json").read_text(encoding="utf-8"))
+    initiatives = {
+        initiative.external_reference.external_id: initiative
+        for initiative in Initiative.objects.filter(
+            external_reference__external_id__in=[row["initiative"] for row in rows]
+        ).select_related("owner", "external_reference")
+    }
+    for row in rows:
+        initiative = initiatives.get(row["initiative"])
+        if initiative is None:
+            continue
+        latest = ClassificationRevision.objects.filter(initiative=initiative).first()
+        if latest is None:
+            classification_propose(
+                initiative=initiative, actor=initiative.owner, answers=row["answers"]
+            )
+        confirmed = Classification.objects.filter(initiative=initiative).exists()
+        if row["confirm"] and not confirmed:
+            classification_confirm(initiative=initiative, actor=admin)
+
+
 def demo_seed(*, password: str = DEMO_PASSWORD) -> DemoSummary:
     """People, teams and the portfolio; run again, it adds nothing and resets the passwords."""
     users = demo_people(password)
@@ -88,6 +115,7 @@ def demo_seed(*, password: str = DEMO_PASSWORD) -> DemoSummary:
     report = portfolio_import(files=demo_files(), actor=users["admin"])
     if not report.ok:
         raise DemoNotLoaded(report)
+    demo_classify(admin=users["admin"])
     external_ids = [row["external_id"] for row in read_table("initiatives")]
     initiatives = Initiative.objects.filter(external_reference__external_id__in=external_ids)
     today = timezone.localdate()

@@ -13,8 +13,16 @@ from django.contrib import admin, messages
 from django.db import models
 from django.utils.html import format_html
 
-from gates import services
-from gates.models import ChecklistItem, Gate, GateDecision, Gatekeeper, StageTransition, Vote
+from gates import guards, services
+from gates.models import (
+    ChecklistItem,
+    Decision,
+    Gate,
+    GateDecision,
+    Gatekeeper,
+    StageTransition,
+    Vote,
+)
 from initiatives.activity import activity_log
 from initiatives.admin import NoDeleteMixin, ReadOnlyAdminMixin, StageChoicesMixin, StageListFilter
 from initiatives.exceptions import InvalidState
@@ -132,6 +140,7 @@ class GateAdmin(NoDeleteMixin, StageChoicesMixin, admin.ModelAdmin):
                     "rationale",
                     "override_justification",
                     "snapshot_display",
+                    "advance_refusal",
                 ]
             },
         ),
@@ -150,6 +159,7 @@ class GateAdmin(NoDeleteMixin, StageChoicesMixin, admin.ModelAdmin):
         "rationale",
         "override_justification",
         "snapshot_display",
+        "advance_refusal",
     ]
     inlines = [ChecklistItemInline, GatekeeperInline, VoteInline]
 
@@ -177,6 +187,11 @@ class GateAdmin(NoDeleteMixin, StageChoicesMixin, admin.ModelAdmin):
     @admin.display(description="snapshot (what the deciders saw)")
     def snapshot_display(self, gate: Gate) -> str:
         return pretty_json(gate.snapshot)
+
+    @admin.display(description="may it be passed?")
+    def advance_refusal(self, gate: Gate) -> str:
+        # The same guards a vote is checked against (gates.guards).
+        return guards.refusal(gate=gate, decision=Decision.GO) or "No rule refuses a go."
 
     def save_model(self, request, obj, form, change):
         if "rule" in form.changed_data:

@@ -14,6 +14,8 @@ from django.db.models import Q, QuerySet
 
 from initiatives.models import Framework, Initiative
 
+UNCLASSIFIED = "unclassified"
+
 
 @dataclass
 class InitiativeFilters:
@@ -28,6 +30,9 @@ class InitiativeFilters:
     overdue: bool | None = None
     stalled: bool | None = None
     updated_since: datetime.datetime | None = None
+    # An EU AI Act tier (compliance.models.Tier), or UNCLASSIFIED for those without a
+    # confirmed classification. Named by the related name only: initiatives knows no tiers.
+    ai_tier: str = ""
 
     def apply(self, queryset: QuerySet[Initiative], today: datetime.date) -> QuerySet[Initiative]:
         """`queryset` narrowed by every filter that is set."""
@@ -53,6 +58,10 @@ class InitiativeFilters:
                 queryset = queryset.filter(condition) if wanted else queryset.exclude(condition)
         if self.updated_since is not None:
             queryset = queryset.filter(updated_at__gte=self.updated_since)
+        if self.ai_tier == UNCLASSIFIED:
+            queryset = queryset.filter(ai_classification__isnull=True)
+        elif self.ai_tier:
+            queryset = queryset.filter(ai_classification__tier=self.ai_tier)
         return queryset
 
     @property
@@ -66,5 +75,6 @@ class InitiativeFilters:
             or self.overdue is not None
             or self.stalled is not None
             or self.updated_since
+            or self.ai_tier
             or self.status != Initiative.Status.ACTIVE
         )

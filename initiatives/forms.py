@@ -5,7 +5,9 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model
 
+from compliance.models import Tier
 from core.forms import BoundedForm, BoundedModelForm, VersionField
+from initiatives.filters import UNCLASSIFIED
 from initiatives.models import BusinessCase, Framework, Initiative, Membership, Target
 from teams.models import Team
 from teams.policy import OWNER_ROLES, SPONSOR_ROLES
@@ -27,6 +29,11 @@ class BoardFilterForm(BoundedForm):
     q = forms.CharField(required=False, max_length=100, label="Search")
     overdue = forms.BooleanField(required=False, label="Overdue only")
     stalled = forms.BooleanField(required=False, label="Stalled only")
+    ai_tier = forms.ChoiceField(
+        required=False,
+        label="AI Act tier",
+        choices=[("", "Any tier"), *Tier.choices, (UNCLASSIFIED, "Not classified")],
+    )
 
     def __init__(self, data, *, frameworks, teams, owners):
         super().__init__(data)

@@ -75,6 +75,7 @@ def _board_filters(request):
         # The board's checkboxes narrow to the flagged ones, or leave the flag alone.
         overdue=True if form.value("overdue", False) else None,
         stalled=True if form.value("stalled", False) else None,
+        ai_tier=form.value("ai_tier"),
     )
     return form, frameworks, filters
 

@@ -26,6 +26,7 @@ class Kind(models.TextChoices):
     ITEM_REOPENED = "item_reopened", "Item reopened by a missed target"
     GATEKEEPER_ADDED = "gatekeeper_added", "Added as gatekeeper"
     MEMBER_ADDED = "member_added", "Added to a team"
+    CLASSIFICATION_REVIEW = "ai_review", "AI Act classification due for review"
     SUMMARY = "summary", "Daily summary"
 
 

@@ -196,6 +196,40 @@ def reminder_candidates_escalation(*, rulebook, today: datetime.date) -> list[Ca
     return _rows("escalation", queryset)
 
 
+# The owner hears of an AI Act classification review this many days before it is due, and
+# again on the day (at once, when entering a stage asked for one).
+CLASSIFICATION_REVIEW_NOTICE_DAYS = 14
+
+
+def reminder_candidates_classification_review(*, today: datetime.date) -> list[Candidate]:
+    """The active owner of each active initiative whose AI Act classification is due for
+    review within the notice period, once before and once on the day.
+    The key: ai_review:initiative:owner:review_on:soon|due."""
+    horizon = today + datetime.timedelta(days=CLASSIFICATION_REVIEW_NOTICE_DAYS)
+    review_on = F("ai_classification__next_review_on")
+    queryset = Initiative.objects.filter(
+        status=Initiative.Status.ACTIVE,
+        owner__is_active=True,
+        ai_classification__next_review_on__lte=horizon,
+    ).annotate(
+        initiative_id=F("pk"),
+        person_id=F("owner_id"),
+        gate_id=Value(None, output_field=IntegerField()),
+        days=Case(
+            When(ai_classification__next_review_on__lte=today, then=Value(0)),
+            default=DaysBetween(review_on, Value(today)),
+            output_field=IntegerField(),
+        ),
+        step=Case(
+            When(ai_classification__next_review_on__lte=today, then=Value("due")),
+            default=Value("soon"),
+            output_field=CharField(),
+        ),
+        dedupe=_key("ai_review", F("pk"), F("person_id"), review_on, F("step")),
+    )
+    return _rows("ai_review", queryset)
+
+
 def reminder_candidates_quiet(*, rulebook, now: datetime.datetime) -> list[Candidate]:
     """The active owner of each active initiative without activity for the quiet period."""
     cutoff = now - datetime.timedelta(days=rulebook.smallest("quiet_after_days"))

@@ -197,7 +197,7 @@ def _materialise(candidates: list[selectors.Candidate]) -> list[Planned]:
     shared by every recipient of one reminder about one initiative and rendered once.
     """
     people = get_user_model().objects.in_bulk({c.recipient_id for c in candidates})
-    initiatives = Initiative.objects.select_related("stage", "owner").in_bulk(
+    initiatives = Initiative.objects.select_related("stage", "owner", "ai_classification").in_bulk(
         {c.initiative_id for c in candidates}
     )
     review_gates = {c.gate_id for c in candidates if c.kind == Kind.REVIEW_WAITING}
@@ -216,6 +216,11 @@ def _materialise(candidates: list[selectors.Candidate]) -> list[Planned]:
             )
         elif candidate.kind == Kind.REVIEW_WAITING:
             extra["gate"] = gates[candidate.gate_id]
+        elif candidate.kind == Kind.CLASSIFICATION_REVIEW:
+            classification = initiative.ai_classification
+            extra["due_on"] = classification.next_review_on
+            extra["prompt"] = classification.review_prompt
+            extra["tier"] = classification.get_tier_display()
         shared = (candidate.kind, candidate.initiative_id, candidate.gate_id, candidate.days)
         message = messages.get(shared)
         if message is None:
@@ -239,7 +244,13 @@ def _materialise(candidates: list[selectors.Candidate]) -> list[Planned]:
 # --- Inserting and sending ---------------------------------------------------------------
 
 
-REMINDER_KINDS = {Kind.DUE_SOON, Kind.OVERDUE, Kind.QUIET, Kind.REVIEW_WAITING}
+REMINDER_KINDS = {
+    Kind.DUE_SOON,
+    Kind.OVERDUE,
+    Kind.QUIET,
+    Kind.REVIEW_WAITING,
+    Kind.CLASSIFICATION_REVIEW,
+}
 
 
 def _delivery(planned: Planned, preferences: dict, deliveries: dict) -> str:
@@ -376,6 +387,7 @@ def reminder_candidates(*, now: datetime.datetime | None = None) -> list[selecto
         *selectors.reminder_candidates_escalation(rulebook=rulebook, today=today),
         *selectors.reminder_candidates_quiet(rulebook=rulebook, now=now),
         *selectors.reminder_candidates_review_waiting(rulebook=rulebook, now=now),
+        *selectors.reminder_candidates_classification_review(today=today),
     ]
 
 

@@ -34,6 +34,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Lead, TruncMonth
 from django.utils import timezone
 
+from compliance import selectors as compliance_selectors
 from gates.models import ChecklistItem, Gate, StageTransition
 from gates.selectors import with_current_gate
 from initiatives.activity import portfolio_version
@@ -214,6 +215,8 @@ class Dashboard:
     overdue_owners: list[dict]
     team_gaps: list[dict]
     timeline: Timeline
+    # The EU AI Act section (compliance.selectors.PortfolioFigures).
+    ai_act: object = None
     # When the figures were computed: a cached copy shows it as "as of".
     computed_at: datetime.datetime | None = None
 
@@ -654,6 +657,7 @@ def dashboard(user, filters: DashboardFilters, *, timeline_page: int = 1) -> Das
         overdue_owners=_overdue_owners(scope, today),
         team_gaps=_team_gaps(scope, stages),
         timeline=timeline(scope, stages, filters, page=timeline_page, total=headline.total),
+        ai_act=compliance_selectors.portfolio_figures(scope, stages, today),
         computed_at=timezone.now(),
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
@@ -14,6 +15,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from compliance import selectors as compliance_selectors
 from core.htmx import is_partial_request, render_page_or_partial, vary_on_htmx
 from core.web import positive_int
 from reports import charts, selectors
@@ -181,6 +183,55 @@ def portfolio_csv(request):
         selectors.PORTFOLIO_COLUMNS,
         selectors.portfolio_rows(request.user, filters),
     )
+
+
+def _json_pieces(header: list[str], rows) -> Iterator[str]:
+    """A JSON array of objects in pieces of about EXPORT_PIECE_BYTES, streamed like the CSV."""
+    yield "["
+    pending: list[str] = []
+    size = 0
+    with transaction.atomic():
+        for index, row in enumerate(rows):
+            text = ("," if index else "") + json.dumps(dict(zip(header, row, strict=True)))
+            pending.append(text)
+            size += len(text)
+            if size >= EXPORT_PIECE_BYTES:
+                yield "".join(pending)
+                pending, size = [], 0
+    yield "".join(pending) + "]"
+
+
+def _register(request):
+    _, filters = _filters(request)
+    if filters is None:
+        raise Http404("No framework yet.")
+    rows = compliance_selectors.register_rows(filters.initiatives(request.user))
+    return filters, rows
+
+
+@login_required
+@require_GET
+def ai_register_csv(request):
+    """The AI register: every initiative of the dashboard's scope with its AI Act
+    classification, obligations open and done, and review date, streamed."""
+    filters, rows = _register(request)
+    return _csv_response(
+        _export_name("ai-register", filters), compliance_selectors.REGISTER_COLUMNS, rows
+    )
+
+
+@login_required
+@require_GET
+def ai_register_json(request):
+    """The AI register as a JSON array of objects (the CSV's columns), streamed."""
+    filters, rows = _register(request)
+    response = StreamingHttpResponse(
+        _json_pieces(compliance_selectors.REGISTER_COLUMNS, rows),
+        content_type="application/json",
+    )
+    name = _export_name("ai-register", filters).removesuffix(".csv") + ".json"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 @login_required

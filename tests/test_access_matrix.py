@@ -95,6 +95,8 @@ PAGES: dict[str, dict[str, tuple]] = {
     "reports:dashboard": {"GET": EVERYONE},
     "reports:portfolio-csv": {"GET": EVERYONE},
     "reports:gates-csv": {"GET": EVERYONE},
+    "reports:ai-register-csv": {"GET": EVERYONE},
+    "reports:ai-register-json": {"GET": EVERYONE},
     "initiatives:create": {
         "GET": (LOGIN, 403, 403, 403, 200, 200, 403, 200),
         "POST": (LOGIN, 403, 403, 403, OK, OK, 403, OK),
@@ -124,6 +126,10 @@ PAGES: dict[str, dict[str, tuple]] = {
         "GET": (LOGIN, 403, 200, 404, 200, 404, 403, 200),
         "POST": WORK_ON_INITIATIVE,
     },
+    # The AI Act classification: readers read it, the owner's side proposes, and only
+    # portfolio admins (or the compliance role, not among these personas) confirm.
+    "compliance:classification": {"GET": READ_INITIATIVE, "POST": EDIT_INITIATIVE},
+    "compliance:confirm": {"GET": POST_ONLY, "POST": ADMIN_ON_INITIATIVE},
     # A checklist item: its fragment for readers, its update for the initiative's workers.
     "gates:item": {"GET": READ_INITIATIVE, "POST": WORK_ON_INITIATIVE},
     # The discussion: readers read it and everybody but viewers writes in it; `member`
@@ -238,6 +244,19 @@ OPERATIONS: dict[str, tuple] = {
     "POST /api/v1/initiatives/{key}/comments/": (401, 403, OK, 404, OK, 404, OK, OK),
     "GET /api/v1/initiatives/{key}/attachments/": API_READ,
     "POST /api/v1/initiatives/{key}/attachments/": (401, 403, OK, 404, OK, 404, OK, OK),
+    "GET /api/v1/initiatives/{key}/classification/": API_READ,
+    "POST /api/v1/initiatives/{key}/classification/": API_EDIT,
+    # Portfolio admins and the compliance role (not among these personas) confirm.
+    "POST /api/v1/initiatives/{key}/classification/confirm/": (
+        401,
+        403,
+        403,
+        404,
+        403,
+        404,
+        403,
+        OK,
+    ),
     "GET /api/v1/teams/": API_LIST,
     "GET /api/v1/teams/{slug}/": API_READ,
     "POST /api/v1/imports/": (401, 403, 403, 403, 403, 403, 403, OK),

@@ -165,6 +165,11 @@ TOLLGATE_UPLOAD_MAX_MB = env.int("TOLLGATE_UPLOAD_MAX_MB", default=25)
 TOLLGATE_COMMENT_EDIT_MINUTES = env.int("TOLLGATE_COMMENT_EDIT_MINUTES", default=15)
 # How often an open initiative page asks for news (comments, ticks, decisions), and the bell.
 TOLLGATE_LIVE_POLL_SECONDS = env.int("TOLLGATE_LIVE_POLL_SECONDS", default=10)
+# Entering one of these stages (by key) asks for a review of the AI Act classification:
+# Production and Scale of ai-maturity, Pilot and Full rollout of phased-rollout.
+TOLLGATE_AI_REVIEW_STAGES = env.list(
+    "TOLLGATE_AI_REVIEW_STAGES", default=["production", "scale", "pilot", "full-rollout"]
+)
 
 # Email: EMAIL_URL (smtp://user:pass@host:587?tls=True) wins; otherwise EMAIL_BACKEND.
 if "EMAIL_URL" in env:

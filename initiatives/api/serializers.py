@@ -8,6 +8,8 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from apiauth.serializers import QuerySerializer, StrictSerializer, UserRefSerializer, user_field
+from compliance.models import Tier
+from initiatives.filters import UNCLASSIFIED
 from initiatives.models import (
     Activity,
     BusinessCase,
@@ -187,6 +189,11 @@ class InitiativeFilterSerializer(QuerySerializer):
     overdue = serializers.BooleanField(required=False, allow_null=True, default=None)
     stalled = serializers.BooleanField(required=False, allow_null=True, default=None)
     updated_since = serializers.DateTimeField(required=False)
+    ai_tier = serializers.ChoiceField(
+        choices=[*Tier.choices, (UNCLASSIFIED, "Not classified")],
+        required=False,
+        help_text="EU AI Act tier of the confirmed classification, or unclassified.",
+    )
 
 
 class InitiativeCreateSerializer(StrictSerializer):

@@ -233,12 +233,12 @@ def _board_queries(client, django_assert_num_queries, user, expected, *, ranked=
 
 
 # session, user, the user's groups, frameworks, teams, owners, stages, the count per
-# stage, the ranking of the cards and the shown cards' figures, and the comment counts of
-# every card on the board, in one query.
-BOARD_QUERIES = 11
+# stage, the ranking of the cards and the shown cards' figures, and the comment counts and
+# the AI Act tiers of every card on the board, in one query each.
+BOARD_QUERIES = 12
 # For readers of everything, between two changes the counts and the ranking come from
 # the cache.
-BOARD_QUERIES_RANKING_CACHED = 9
+BOARD_QUERIES_RANKING_CACHED = 10
 
 
 @pytest.mark.parametrize("count", [10, pytest.param(200, marks=pytest.mark.slow)])
@@ -390,8 +390,10 @@ def test_composition_gap_is_shown(client, owner, member, initiative):
 # and teams, once for every question the page asks); stages of the framework; gate (+ items
 # with their editors, gatekeepers with their users); votes of the round; transitions;
 # decisions; targets; measurements; activity; the items' comment counts and files; the
-# discussion, its files and earlier texts; the viewer's watch choice.
-DETAIL_QUERIES = 22
+# discussion, its files and earlier texts; the viewer's watch choice; the AI Act
+# classification's revisions and the confirmed classification (tests/compliance counts
+# what a confirmed one adds).
+DETAIL_QUERIES = 24
 # Without targets there are no measurements to read.
 DETAIL_QUERIES_NO_TARGETS = DETAIL_QUERIES - 1
 
