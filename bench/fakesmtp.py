@@ -18,6 +18,9 @@ class Mailbox:
     mode: str = "ok"  # "ok", "slow" (delay each message) or "fail" (refuse each message)
     delay: float = 0.3
     received: list[tuple[str, str]] = field(default_factory=list)  # (recipient, subject)
+    # With `keep`, every message as parsed (tests read them; the benchmark does not).
+    keep: bool = False
+    messages: list = field(default_factory=list)
     refused: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -25,6 +28,7 @@ class Mailbox:
         with self.lock:
             self.received.clear()
             self.refused = 0
+            self.messages.clear()
 
 
 class _Handler(socketserver.StreamRequestHandler):
@@ -70,6 +74,8 @@ class _Handler(socketserver.StreamRequestHandler):
                 with mailbox.lock:
                     for recipient in recipients:
                         mailbox.received.append((recipient, str(message["Subject"])))
+                    if mailbox.keep:
+                        mailbox.messages.append(message)
                 self.reply("250 OK queued")
             elif verb in ("RSET", "NOOP"):
                 self.reply("250 OK")

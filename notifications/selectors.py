@@ -139,7 +139,10 @@ def _team_candidates(kind: str, initiatives: QuerySet, *, days, step) -> list[Ca
             dedupe=_key(kind, F("gate_id"), F("person_id"), F(f"{prefix}gate_due_on"), F("step"))
         )
         candidates += _rows(kind, queryset)
-    return candidates
+    # A team's reminders side by side: they share one message, rendered and built once.
+    return sorted(
+        candidates, key=lambda candidate: (candidate.initiative_id, candidate.recipient_id)
+    )
 
 
 def reminder_candidates_due_soon(*, rulebook, today: datetime.date) -> list[Candidate]:
