@@ -7,6 +7,7 @@ means the same on the page and in the API.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from dataclasses import dataclass
 
@@ -28,6 +29,13 @@ class InitiativeFilters:
     overdue: bool | None = None
     stalled: bool | None = None
     updated_since: datetime.datetime | None = None
+
+    def cache_key(self) -> list:
+        """Every filter's value (a framework by its id), for keys of cached reads."""
+        return [
+            getattr(value, "pk", value)
+            for value in (getattr(self, item.name) for item in dataclasses.fields(self))
+        ]
 
     def apply(self, queryset: QuerySet[Initiative], today: datetime.date) -> QuerySet[Initiative]:
         """`queryset` narrowed by every filter that is set."""
