@@ -248,13 +248,23 @@ def attachment_upload(
     item: ChecklistItem | None = None,
     comment: Comment | None = None,
 ) -> Attachment:
-    """Store an uploaded file as evidence on an item, or with a comment.
+    """Store an uploaded file as evidence on an item, or with a comment; returns the row.
+
+    Raises ValidationError when there is no file, it is too big or empty, it
+    belongs to neither an item nor a comment, or the item already has the same
+    file; InvalidState when the item's gate
+    has been decided.
 
     The type is read from the content and the SHA-256 computed while reading;
     the bytes are stored under a name Tollgate makes up, never the uploader's.
     """
     if uploaded_file is None:
         raise ValidationError({"file": "Choose a file to upload."})
+    if item is None and comment is None:
+        # A file belongs to something people see: an item's evidence or a comment.
+        raise ValidationError(
+            {"item": "Say which checklist item (or comment) the file is evidence for."}
+        )
     limit = files.max_upload_bytes()
     if uploaded_file.size > limit:
         raise ValidationError(
@@ -277,6 +287,24 @@ def attachment_upload(
     sha256, head, size = files.hash_and_head(uploaded_file)
     if size == 0:
         raise ValidationError({"file": "The file is empty."})
+    if item is not None and comment is None:
+        # The same bytes twice on one item (a second click, or the same report again)
+        # would list one piece of evidence twice. The gate row locked above serialises
+        # uploads to its items.
+        same = (
+            Attachment.objects.live()
+            .filter(item=item, comment=None, sha256=sha256)
+            .select_related("uploaded_by")
+            .first()
+        )
+        if same is not None:
+            by = display_name(same.uploaded_by) if same.uploaded_by else "a former user"
+            raise ValidationError(
+                {
+                    "file": f"This file is already attached to “{item.text}” as "
+                    f"“{same.name}” ({by}, {timezone.localtime(same.created_at):%d %b %Y})."
+                }
+            )
     key = files.storage().save(files.storage_key_for(initiative.pk), uploaded_file)
     try:
         attachment = Attachment.objects.create(

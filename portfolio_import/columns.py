@@ -41,7 +41,8 @@ class Table:
 INITIATIVE_REF = Column(
     "initiative",
     "The key, external id or name of an initiative in the initiatives table or in Tollgate.",
-    "AI-001",
+    # The example rows of every table are about the initiatives table's example.
+    "UC-17",
     required=True,
 )
 
@@ -143,7 +144,8 @@ HISTORY = Table(
         Column(
             "decided_on",
             "When it was decided (date, or date and time).",
-            "2025-02-17",
+            # The day the example initiative entered its current stage (stage_entered_on).
+            "2025-03-03",
             is_time=True,
         ),
         Column(

@@ -99,5 +99,11 @@ class CommentCreateSerializer(StrictSerializer):
 
 class AttachmentCreateSerializer(StrictSerializer):
     file = serializers.FileField()
-    item = _id_field(required=False, help_text="The checklist item this file is evidence for.")
-    comment = _id_field(required=False, help_text="The comment this file belongs to.")
+    item = _id_field(
+        required=False,
+        help_text="The checklist item this file is evidence for; send item, comment or both.",
+    )
+    comment = _id_field(
+        required=False,
+        help_text="The comment this file belongs to; send item, comment or both.",
+    )

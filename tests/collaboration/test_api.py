@@ -81,6 +81,16 @@ def test_evidence_is_uploaded_as_multipart_and_listed(initiative, gate, member, 
     )
 
 
+def test_a_file_for_neither_an_item_nor_a_comment_is_refused(initiative, gate, member):
+    """The page shows files on items and comments only; one on neither would be nobody's."""
+    response = token_client(member).post(
+        attachments_url(initiative), {"file": upload()}, format="multipart"
+    )
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"item"}
+    assert not Attachment.objects.exists()
+
+
 def test_an_oversized_upload_is_413_before_reading_it(initiative, gate, member, settings):
     settings.TOLLGATE_UPLOAD_MAX_MB = 1
     big = upload("big.pdf", PDF + b"0" * (2 * 1024 * 1024))

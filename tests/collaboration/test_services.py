@@ -117,6 +117,32 @@ def test_a_file_over_the_limit_is_refused_with_its_size(initiative, gate, member
     assert not Attachment.objects.exists()
 
 
+def test_the_same_file_twice_on_one_item_is_refused_naming_the_first(
+    initiative, gate, member, owner
+):
+    """A second click on Upload, or the same report sent again, lists nothing twice;
+    the same bytes on another item, or after the first copy was deleted, are fine."""
+    first_item, other_item = gate.items.order_by("order")[:2]
+    first = attachment_upload(
+        initiative=initiative, actor=member, uploaded_file=upload("eval.pdf"), item=first_item
+    )
+    with pytest.raises(ValidationError) as refusal:
+        attachment_upload(
+            initiative=initiative, actor=owner, uploaded_file=upload("copy.pdf"), item=first_item
+        )
+    assert "already attached" in str(refusal.value) and "eval.pdf" in str(refusal.value)
+    assert Attachment.objects.filter(item=first_item).count() == 1
+
+    attachment_upload(
+        initiative=initiative, actor=member, uploaded_file=upload("eval.pdf"), item=other_item
+    )
+    attachment_delete(attachment=first, actor=member)
+    again = attachment_upload(
+        initiative=initiative, actor=member, uploaded_file=upload("eval.pdf"), item=first_item
+    )
+    assert again.sha256 == first.sha256
+
+
 def _decide(gate, owner, executive):
     gate_request_review(gate=gate, actor=owner)
     gate_vote(gate=gate, actor=executive, decision="recycle", rationale="Not yet")

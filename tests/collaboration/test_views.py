@@ -198,7 +198,7 @@ def test_initiative_page_and_board_queries_do_not_grow_with_comments_and_files(
         attachment_upload(
             initiative=initiative,
             actor=member,
-            uploaded_file=upload(f"run-{number}.pdf"),
+            uploaded_file=upload(f"run-{number}.pdf", PDF + b"%% run %d" % number),
             item=items[number % len(items)],
         )
         if number % 10 == 0:

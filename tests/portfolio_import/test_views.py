@@ -95,6 +95,30 @@ def test_the_template_is_a_workbook_with_a_sheet_per_table(client, admin_user):
         assert list(header) == table.column_names
 
 
+def test_the_template_as_downloaded_imports_its_example(client, admin_user, owner, executive):
+    """A first try with the template imports its example initiative with the history,
+    checklist, reading and member rows that name it: every example row is about the
+    example initiative, and its dates agree with each other."""
+    from portfolio_import.reading import SourceFile
+    from portfolio_import.services import portfolio_import
+    from teams.roles import PortfolioRole
+    from tests.factories import TeamFactory, UserFactory
+
+    TeamFactory(slug="customer-operations", name="Customer Operations")
+    UserFactory(username="contrib", groups=[PortfolioRole.CONTRIBUTOR])
+    client.force_login(admin_user)
+    template = client.get(reverse("portfolio_import:template")).content
+
+    report = portfolio_import(
+        files=[SourceFile(name="template.xlsx", content=template)], actor=admin_user
+    )
+
+    assert [problem.message for problem in report.problems] == []
+    initiative = Initiative.objects.get(external_reference__external_id="UC-17")
+    assert initiative.stage.key == "mvp"
+    assert initiative.memberships.filter(user__username="contrib").exists()
+
+
 def test_the_export_holds_only_what_the_admin_sees_in_the_import_format(
     client, admin_user, initiative
 ):
