@@ -17,4 +17,5 @@ RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
 USER tollgate
 
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# Workers, threads, timeout and logging: config/gunicorn.py (the benchmark reads it too).
+CMD ["gunicorn", "config.wsgi:application", "-c", "config/gunicorn.py", "--bind", "0.0.0.0:8000"]

@@ -4,8 +4,8 @@
 
 Copies the benchmark database (bench/run.py prepares it) to a throwaway
 `bench_load`, so the writes of the test (checklist edits, gate decisions) never
-touch the data the benchmark reuses. Runs gunicorn (3 sync workers, as in the
-Dockerfile) with bench/settings.py and a private Redis on port 6391 as broker,
+touch the data the benchmark reuses. Runs gunicorn (config/gunicorn.py, as the
+Dockerfile does) with bench/settings.py and a private Redis on port 6391 as broker,
 then Locust headless; always stops both and drops the copy. Loopback only.
 Writes bench/results/load.md (and Locust's CSV files) and checks the targets:
 p99 < 500 ms, no request over 1 s, zero errors.
@@ -187,7 +187,8 @@ def summarise(prefix: Path, args, info: dict) -> str:
         f"# Load test — {info['when']}",
         "",
         f"{args.users} users (spawn rate 10/s) for {args.duration} s against gunicorn "
-        f"(3 sync workers) on 127.0.0.1 with production settings, database a copy of "
+        f"(config/gunicorn.py, as in the Dockerfile) on 127.0.0.1 with production settings, "
+        f"database a copy of "
         f"{info['initiatives']:,} initiatives. Machine: {info['cpus']} CPUs, load average at "
         f"start {info['load']}; Locust, gunicorn and PostgreSQL share the machine.",
         "",
@@ -272,8 +273,7 @@ def main() -> None:
                 str(Path(sys.executable).parent / "gunicorn"),
                 "config.wsgi:application",
                 f"--bind=127.0.0.1:{PORT}",
-                "--workers=3",
-                "--timeout=30",
+                "--config=config/gunicorn.py",
             ],
             cwd=ROOT,
             env=env,

@@ -9,10 +9,10 @@
    `<prefix>_50k_nostats` are copies stripped of planner statistics: a database
    straight after a bulk load or a restore. With --huge-measurements, `<prefix>_10m`
    holds 10,000 initiatives and that many measurements.
-2. Servers: one gunicorn per database, started as the Dockerfile starts it (3 sync
-   workers, 30 s timeout, access log) with bench/settings.py (production settings over
-   plain HTTP, plus a header carrying each request's query count), on consecutive
-   ports from --port.
+2. Servers: one gunicorn per database, started as the Dockerfile starts it (the same
+   config/gunicorn.py: 3 threaded workers, 30 s timeout, access log) with
+   bench/settings.py (production settings over plain HTTP, plus a header carrying each
+   request's query count), on consecutive ports from --port.
 3. Rounds: each round requests every scenario once from every server, alternating
    which size goes first, and runs the scenario's hand-written SQL (bench/baselines.py)
    once in a process attached to the same database (bench/agent.py). Medians, the
@@ -48,12 +48,13 @@ from pathlib import Path
 
 from bench import databases
 from bench.databases import ROOT, connect, database_name, with_database
+from config import gunicorn as GUNICORN  # the Dockerfile's gunicorn settings
 
 RESULTS = ROOT / "bench" / "results"
 DEFAULT_SERVER = "postgres://root@127.0.0.1:5432/postgres"
 MEASUREMENTS_PER_INITIATIVE = 10
-WORKERS = 3  # as in the Dockerfile
-WORKER_TIMEOUT = 30  # gunicorn's default, which the Dockerfile keeps
+WORKERS = GUNICORN.workers  # as in the Dockerfile, which reads the same file
+WORKER_TIMEOUT = GUNICORN.timeout
 
 # Kept for bench/load.py and bench/faults.py.
 DEFAULT_URL = "postgres://root@127.0.0.1:5432/bench_10k"
@@ -163,10 +164,8 @@ class Server:
             [
                 str(Path(sys.executable).parent / "gunicorn"),
                 "config.wsgi:application",
+                "--config=config/gunicorn.py",  # as the Dockerfile starts it
                 f"--bind=127.0.0.1:{self.port}",
-                f"--workers={WORKERS}",
-                f"--timeout={WORKER_TIMEOUT}",
-                "--access-logfile=-",
             ],
             cwd=ROOT,
             env=self.env(),
@@ -607,7 +606,8 @@ def report(data: dict) -> str:
         f"Python {info['python']}. Load average (1 min) at start {info['load']}; during the "
         f"rounds min {min(loads):.2f}, median {statistics.median(loads):.2f}, "
         f"max {max(loads):.2f}. {info['rounds']} rounds alternating the sizes; exports "
-        f"{info['export_rounds']} rounds. gunicorn {WORKERS} sync workers, timeout "
+        f"{info['export_rounds']} rounds. gunicorn {WORKERS} {GUNICORN.worker_class} workers "
+        f"of {GUNICORN.threads} threads, timeout "
         f"{WORKER_TIMEOUT} s, production settings. Databases: "
         + ", ".join(f"`{name}` ({count})" for name, count in info["databases"].items())
         + ".",

@@ -4,7 +4,6 @@ the initiative page, and "awaiting my decision". Each is shaped for a constant q
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import hashlib
 from dataclasses import dataclass, field
@@ -119,14 +118,10 @@ def _board_ranking(user, filters, today, page_size, expanded) -> tuple[dict, lis
     """
     if not reads_everything(user):
         return _rank_board(user, filters, today, page_size, expanded)
-    wanted = [
-        getattr(value, "pk", value)  # a framework by its id, every other filter as it is
-        for value in (getattr(filters, item.name) for item in dataclasses.fields(filters))
-    ]
     key = (
         "board:"
         + hashlib.sha256(
-            repr((portfolio_version(), today, wanted, page_size, expanded)).encode()
+            repr((portfolio_version(), today, filters.cache_key(), page_size, expanded)).encode()
         ).hexdigest()
     )
     cached = cache.get(key)

@@ -7,6 +7,7 @@ means the same on the page and in the API.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from dataclasses import dataclass
 
@@ -33,6 +34,13 @@ class InitiativeFilters:
     # An EU AI Act tier (compliance.models.Tier), or UNCLASSIFIED for those without a
     # confirmed classification. Named by the related name only: initiatives knows no tiers.
     ai_tier: str = ""
+
+    def cache_key(self) -> list:
+        """Every filter's value (a framework by its id), for keys of cached reads."""
+        return [
+            getattr(value, "pk", value)
+            for value in (getattr(self, item.name) for item in dataclasses.fields(self))
+        ]
 
     def apply(self, queryset: QuerySet[Initiative], today: datetime.date) -> QuerySet[Initiative]:
         """`queryset` narrowed by every filter that is set."""

@@ -1,9 +1,16 @@
+import hashlib
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.htmx import (
@@ -22,6 +29,7 @@ from gates.services import (
     target_create,
 )
 from initiatives import selectors
+from initiatives.activity import portfolio_version
 from initiatives.exceptions import InvalidState, StaleEdit
 from initiatives.filters import InitiativeFilters
 from initiatives.forms import (
@@ -37,6 +45,7 @@ from initiatives.models import Framework, Initiative, Membership, Target
 from initiatives.pages import describe_all, initiative_page_context
 from initiatives.policy import Action, can, get_for_user
 from initiatives.services import business_case_update, membership_add, membership_remove
+from teams.policy import reads_everything
 
 # --- Access -----------------------------------------------------------------------------
 
@@ -80,6 +89,10 @@ def _board_filters(request):
     return form, frameworks, filters
 
 
+# A safety net only, as for the ranking: every change moves the portfolio version on.
+BOARD_HTML_SECONDS = 15 * 60
+
+
 @login_required
 @require_GET
 def board(request):
@@ -87,9 +100,10 @@ def board(request):
     form, frameworks, filters = _board_filters(request)
     page_size = settings.TOLLGATE_BOARD_PAGE_SIZE
     page = positive_int(request.GET.get("page"))
-    stages = list(filters.framework.stages.order_by("order")) if filters.framework else []
-    shown_stage = next((stage for stage in stages if stage.key == request.GET.get("show")), None)
     template = "initiatives/board.html"
+    shown_stage = None
+    if filters.framework and request.GET.get("show"):
+        shown_stage = filters.framework.stages.filter(key=request.GET["show"]).first()
     if shown_stage is not None and is_partial_request(request):
         # "Show more" appends one page of one column.
         cards, has_more = gate_selectors.column_page(
@@ -97,25 +111,62 @@ def board(request):
         )
         context = {"stage": shown_stage, "cards": cards, "has_more": has_more, "page": page}
         return vary_on_htmx(render(request, f"{template}#column-page", context))
-    columns = gate_selectors.board_columns(
-        user=request.user,
-        filters=filters,
-        stages=stages,
-        page_size=page_size,
-        expanded_stage=shown_stage,
-        expanded_pages=page,
-    )
     context = {
         "form": form,
         "frameworks": frameworks,
         "filters": filters,
-        "columns": columns,
-        "total": sum(column.total for column in columns),
         "page_size": page_size,
         "can_create": can(request.user, Action.CREATE),
         "can_import": can(request.user, Action.IMPORT_PORTFOLIO),
     }
-    return render_page_or_partial(request, template, "board", context)
+
+    def columns_html() -> str:
+        stages = list(filters.framework.stages.order_by("order")) if filters.framework else []
+        columns = gate_selectors.board_columns(
+            user=request.user,
+            filters=filters,
+            stages=stages,
+            page_size=page_size,
+            expanded_stage=shown_stage,
+            expanded_pages=page,
+        )
+        section = {**context, "columns": columns, "total": sum(c.total for c in columns)}
+        return render_to_string(f"{template}#board", section, request=request)
+
+    board_html = _board_html(request, filters, context, columns_html)
+    if is_partial_request(request):
+        return vary_on_htmx(HttpResponse(board_html))
+    return vary_on_htmx(render(request, template, {**context, "board_html": board_html}))
+
+
+def _board_html(request, filters, context, columns_html) -> str:
+    """The board's columns as HTML: for readers of everything, rendered once per version
+    of the portfolio, day and query string, and then shared.
+
+    Between two changes every executive's board is the same: the counts and ranking were
+    already cached, but each request still computed the 80 shown cards' figures and
+    rendered them, which is what 20 concurrent boards queued behind on two cores. The
+    card figures (readiness, production bar, comments) all change through a service that
+    writes the activity log, and so move the version on when they commit. Others see a
+    part of the portfolio and get it live.
+    """
+    if not reads_everything(request.user):
+        return columns_html()
+    scope = (
+        portfolio_version(),
+        timezone.localdate(),
+        filters.cache_key(),
+        sorted(request.GET.lists()),
+        context["page_size"],
+        context["can_create"],
+        context["can_import"],
+    )
+    key = "board-html:" + hashlib.sha256(repr(scope).encode()).hexdigest()
+    html = cache.get(key)
+    if html is None:
+        html = columns_html()
+        cache.set(key, html, BOARD_HTML_SECONDS)
+    return mark_safe(html)
 
 
 # --- The initiative page ------------------------------------------------------------------

@@ -112,7 +112,10 @@ def _rows(kind: str, queryset: QuerySet) -> list[Candidate]:
 
 def _open_gate(initiative: str = "pk"):
     """The id of the initiative's gate in play (at most one: a unique constraint)."""
-    return Subquery(Gate.objects.pending().filter(initiative=OuterRef(initiative)).values("pk")[:1])
+    # No ordering: the gate's default one (by stage order) joined stage and initiative
+    # into a subquery that runs for every candidate row.
+    gates = Gate.objects.pending().filter(initiative=OuterRef(initiative)).order_by()
+    return Subquery(gates.values("pk")[:1])
 
 
 def _team_candidates(kind: str, initiatives: QuerySet, *, days, step) -> list[Candidate]:
@@ -139,7 +142,10 @@ def _team_candidates(kind: str, initiatives: QuerySet, *, days, step) -> list[Ca
             dedupe=_key(kind, F("gate_id"), F("person_id"), F(f"{prefix}gate_due_on"), F("step"))
         )
         candidates += _rows(kind, queryset)
-    return candidates
+    # A team's reminders side by side: they share one message, rendered and built once.
+    return sorted(
+        candidates, key=lambda candidate: (candidate.initiative_id, candidate.recipient_id)
+    )
 
 
 def reminder_candidates_due_soon(*, rulebook, today: datetime.date) -> list[Candidate]:

@@ -18,7 +18,7 @@ from functools import cached_property
 from celery.exceptions import Retry
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import EmailMultiAlternatives, mailers
+from django.core.mail import mailers
 from django.db import transaction
 from django.db.models import F
 from django.template.loader import render_to_string
@@ -28,6 +28,7 @@ from django.utils import timezone
 from gates.models import Gate
 from initiatives.models import Initiative
 from notifications import selectors
+from notifications.emails import SharedBodyEmail
 from notifications.models import (
     Delivery,
     DeliveryPreference,
@@ -472,12 +473,13 @@ def digest_send(*, now: datetime.datetime | None = None, enqueue: bool = True) -
     return ScanResult(planned=planned, created=created, to_send=to_send)
 
 
-def _email(notification: Notification, connection) -> None:
-    message = EmailMultiAlternatives(
+def _email(notification: Notification, connection, shared: dict) -> None:
+    message = SharedBodyEmail(
         subject=notification.subject,
         body=notification.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[notification.recipient.email],
+        shared=shared,
     )
     if notification.body_html:
         message.attach_alternative(notification.body_html, "text/html")
@@ -526,6 +528,8 @@ def notifications_send_batch(*, notification_ids: list[int]) -> dict[str, int]:
         now = timezone.now()
         connection = mailers.default
         broken = _open(connection)
+        # A reminder's team shares its subject and bodies: their MIME is built once.
+        shared: dict = {}
         try:
             for notification in batch:
                 if not notification.recipient.is_active:
@@ -537,7 +541,7 @@ def notifications_send_batch(*, notification_ids: list[int]) -> dict[str, int]:
                 error = broken
                 if error is None:
                     try:
-                        _email(notification, connection)
+                        _email(notification, connection, shared)
                     except SEND_ERRORS as failure:
                         error = failure
                         # A dropped connection would fail every later message: start afresh.

@@ -24,3 +24,11 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+# Each worker thread keeps its database connection between requests instead of opening
+# one per request (a connection is a new PostgreSQL backend process: several ms of the
+# board's time, more under load); it is checked before reuse, so a restarted database
+# costs one reconnect, not an error. At most workers x threads connections per container
+# (config/gunicorn.py).
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)  # noqa: F405
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # noqa: F405

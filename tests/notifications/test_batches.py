@@ -144,3 +144,44 @@ def test_two_senders_of_the_same_batches_email_each_notification_once(
     delivered = [message.to[0] + message.subject for message in mail.outbox]
     assert len(delivered) == len(ids)
     assert Notification.objects.filter(state=Notification.State.SENT).count() == len(ids)
+
+
+def test_over_smtp_each_reminder_is_a_whole_message_of_its_own(settings, team, owner, executive):
+    """The SMTP path builds the part a team shares once: every message still arrives as a
+    complete MIME message with its own To, Date and Message-ID and both bodies."""
+    from bench import fakesmtp
+
+    mailbox, server = fakesmtp.start(0)
+    mailbox.keep = True
+    host, port = server.server_address
+    del settings.EMAIL_BACKEND  # the old setting and MAILERS together: a deprecation warning
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": host, "port": port, "use_tls": False, "use_ssl": False},
+        }
+    }
+    try:
+        ids = pending(3, team, owner, executive)
+        assert notifications_send_now(ids=ids)["sent"] == len(ids)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    sent = Notification.objects.filter(pk__in=ids).select_related("recipient")
+    expected = sorted((n.recipient.email, n.subject, n.body_text.strip()) for n in sent)
+    received = sorted(
+        (
+            str(message["To"]),
+            str(message["Subject"]),
+            message.get_body(("plain",)).get_content().replace("\r\n", "\n").strip(),
+        )
+        for message in mailbox.messages
+    )
+    assert received == expected
+    assert len({message["Message-ID"] for message in mailbox.messages}) == len(ids)
+    for message in mailbox.messages:
+        assert message["Date"] is not None and message["From"] is not None
+        assert message.get_content_type() == "multipart/alternative"
+        html = message.get_body(("html",)).get_content()
+        assert "http" in html
