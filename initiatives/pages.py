@@ -48,7 +48,7 @@ def _describe_activity(activity) -> str:
     if in_words:
         return in_words
     if activity.message:
-        return activity.message
+        return activity.shown_message
     subject = activity.object_repr
     if activity.field:
         field = activity.field.replace("_", " ")
