@@ -55,6 +55,11 @@ def chat_text(event: str, payload: dict) -> str:
         )
     if event == Event.COMMENT_CREATED:
         return f"{initiative}: {payload.get('author_name')} commented on {payload.get('about')}."
+    if event == Event.INITIATIVE_CLASSIFIED:
+        return (
+            f"{initiative} classified {payload.get('tier_label')} under the AI Act "
+            f"(confirmed by {payload.get('confirmed_by')})."
+        )
     return f"{event}: {json.dumps(payload, default=str)}"
 
 

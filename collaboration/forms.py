@@ -3,9 +3,10 @@ from __future__ import annotations
 from django import forms
 
 from collaboration.models import COMMENT_MAX_LENGTH
+from core.forms import BoundedForm
 
 
-class CommentForm(forms.Form):
+class CommentForm(BoundedForm):
     body = forms.CharField(
         label="Comment",
         max_length=COMMENT_MAX_LENGTH,
@@ -22,11 +23,11 @@ class CommentForm(forms.Form):
         self.fields["about"].choices = [("", "The initiative"), *about_choices]
 
 
-class CommentEditForm(forms.Form):
+class CommentEditForm(BoundedForm):
     body = forms.CharField(
         label="Comment", max_length=COMMENT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 4})
     )
 
 
-class UploadForm(forms.Form):
+class UploadForm(BoundedForm):
     file = forms.FileField(label="Evidence file")

@@ -7,15 +7,13 @@ policy, so outsiders get 404 and readers who may not write get 403.
 from __future__ import annotations
 
 import re
-from functools import wraps
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse
-from django.shortcuts import redirect, render, resolve_url
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -52,23 +50,6 @@ def get_initiative_for_user(user, key: str, action: Action | None = None):
     """The initiative of a discussion URL: 404 for outsiders, 403 for readers who try `action`."""
     initiative, _access = get_for_user(user, initiatives_for_page(), action=action, key=key)
     return initiative
-
-
-def login_required_page_wide(view):
-    """login_required that, for a background HTMX request (a poll, a suggestion), sends the
-    whole browser to the sign-in page with `next` = the page, not the fragment's URL."""
-    protected = login_required(view)
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if request.user.is_authenticated or not request.htmx:
-            return protected(request, *args, **kwargs)
-        page = request.htmx.current_url_abs_path or "/"
-        response = HttpResponse(status=200)
-        response["HX-Redirect"] = f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': page})}"
-        return response
-
-    return wrapper
 
 
 # Mentions are looked up for the @word being typed at the end of the text.
@@ -294,7 +275,7 @@ def comment_delete_view(request, pk: int):
     return vary_on_htmx(redirect(f"{comment.initiative.get_absolute_url()}#discussion"))
 
 
-@login_required_page_wide
+@login_required
 @require_GET
 def mention_suggestions(request, key):
     """People who may read the initiative, for the @word typed at the end of the comment."""
@@ -311,7 +292,7 @@ def mention_suggestions(request, key):
     return render(request, f"{TEMPLATE}#suggestions", context)
 
 
-@login_required_page_wide
+@login_required
 @require_GET
 def live(request, key):
     """The live page's poll: 204 when nothing moved, else the news.

@@ -1,11 +1,13 @@
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth.views import LoginView
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from core.health import healthz
 from initiatives import converters  # noqa: F401  (registers <initiative_key:…>)
 from reports.views import initiative_brief
+from teams.forms import SignInForm
 
 urlpatterns = [
     # Before the initiatives include, which owns the rest of /initiatives/<key>/.
@@ -13,6 +15,8 @@ urlpatterns = [
     path("", include("initiatives.urls")),
     path("", include("gates.urls")),
     path("", include("collaboration.urls")),
+    # Before Django's auth URLs: the sign-in form with bounded fields.
+    path("accounts/login/", LoginView.as_view(authentication_form=SignInForm), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("inbox/", include("notifications.urls")),

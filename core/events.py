@@ -28,6 +28,8 @@ class Event(StrEnum):
     ITEM_REOPENED = "item.reopened"
     INITIATIVE_MEMBER_ADDED = "initiative.member_added"
     COMMENT_CREATED = "comment.created"
+    # A classification under the EU AI Act confirmed (first time or again).
+    INITIATIVE_CLASSIFIED = "initiative.classified"
     # An edited comment that names people it did not name before.
     COMMENT_MENTIONED = "comment.mentioned"
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django import forms
 
+from core.forms import BoundedForm, VersionField
 from gates.models import ChecklistItem, Decision, Gate
 from teams.roles import PortfolioRole, users_with_roles
 
 
-class ChecklistItemForm(forms.Form):
+class ChecklistItemForm(BoundedForm):
     """One checklist item; `version` is what the editor saw, so a stale edit is caught."""
 
     state = forms.ChoiceField(choices=ChecklistItem.State.choices, widget=forms.RadioSelect)
@@ -23,7 +24,7 @@ class ChecklistItemForm(forms.Form):
         widget=forms.URLInput(attrs={"placeholder": "https://…"}),
     )
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = VersionField()
 
     @classmethod
     def for_item(cls, item: ChecklistItem, data=None) -> ChecklistItemForm:
@@ -47,7 +48,7 @@ class ChecklistItemForm(forms.Form):
         return cleaned
 
 
-class VoteForm(forms.Form):
+class VoteForm(BoundedForm):
     decision = forms.ChoiceField(choices=Decision.choices, widget=forms.RadioSelect)
     rationale = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -70,7 +71,7 @@ class VoteForm(forms.Form):
         return cleaned
 
 
-class GatekeeperForm(forms.Form):
+class GatekeeperForm(BoundedForm):
     user = forms.ModelChoiceField(queryset=None, label="Executive", empty_label="Choose…")
 
     def __init__(self, *args, gate: Gate, **kwargs):
@@ -83,5 +84,5 @@ class GatekeeperForm(forms.Form):
         self.fields["user"].label_from_instance = lambda u: u.get_full_name() or u.get_username()
 
 
-class GateRuleForm(forms.Form):
+class GateRuleForm(BoundedForm):
     rule = forms.ChoiceField(choices=Gate.Rule.choices)

@@ -234,9 +234,17 @@ class ChecklistItem(models.Model):
     na_reason = models.TextField("reason it does not apply", blank=True)
     evidence_url = models.URLField(max_length=500, blank=True)
     note = models.TextField(blank=True)
-    # A condition carried from a conditional go on the previous gate.
+    # A condition carried from a conditional go on the previous gate, and the item it
+    # was carried from.
     is_condition = models.BooleanField(default=False)
     condition_due_on = models.DateField(null=True, blank=True)
+    carried_from = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="carried_to"
+    )
+    # A regulatory item cites the provision it evidences (e.g. "Art. 9" of the AI Act);
+    # apps built on gates add such items when a gate opens (see gates.openings).
+    regulation = models.CharField(max_length=60, blank=True)
+    regulation_url = models.URLField(max_length=300, blank=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -267,6 +275,10 @@ class ChecklistItem(models.Model):
     @property
     def is_cleared(self) -> bool:
         return self.state in self.CLEARED_STATES
+
+    @property
+    def is_regulatory(self) -> bool:
+        return bool(self.regulation)
 
 
 def readiness_of(items: Iterable[ChecklistItem]) -> tuple[int, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model
 
+from core.forms import BoundedForm, BoundedModelForm, VersionField
 from initiatives.models import BusinessCase, Framework, Initiative, Membership, Target
 from teams.models import Team
 from teams.policy import OWNER_ROLES, SPONSOR_ROLES
@@ -13,7 +14,7 @@ from teams.roles import users_with_roles
 ALL_STATUSES = "all"
 
 
-class BoardFilterForm(forms.Form):
+class BoardFilterForm(BoundedForm):
     """The board's filters: a plain GET form, so every filtered board is a shareable link."""
 
     framework = forms.ChoiceField(required=False)
@@ -55,11 +56,13 @@ class PersonChoiceField(forms.ModelChoiceField):
         return obj.get_full_name() or obj.get_username()
 
 
-class InitiativeForm(forms.ModelForm):
+class InitiativeForm(BoundedModelForm):
     """Name, story and people of an initiative. The framework is chosen once, at the start."""
 
     owner = PersonChoiceField(queryset=None)
     sponsor = PersonChoiceField(queryset=None, label="Executive sponsor")
+    # The version the editor saw, so a concurrent save is refused rather than overwritten.
+    version = VersionField()
 
     class Meta:
         model = Initiative
@@ -78,18 +81,21 @@ class InitiativeForm(forms.ModelForm):
             self.fields["framework"].queryset = Framework.objects.all()
             self.fields["framework"].initial = Framework.default()
             self.fields["framework"].empty_label = None
+            del self.fields["version"]
         else:
             del self.fields["framework"]
+            if not self.is_bound:
+                self.initial["version"] = self.instance.version
 
 
-class BusinessCaseForm(forms.ModelForm):
+class BusinessCaseForm(BoundedModelForm):
     # The revision the editor saw, so a concurrent save is not silently overwritten.
-    revision = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+    revision = VersionField()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk and not self.is_bound:
-            self.initial["revision"] = self.instance.revision_number
+        if not self.is_bound:
+            self.initial["revision"] = self.instance.revision_number if self.instance.pk else 0
 
     class Meta:
         model = BusinessCase
@@ -97,7 +103,7 @@ class BusinessCaseForm(forms.ModelForm):
         widgets = {"outcome": forms.Textarea(attrs={"rows": 3})}
 
 
-class TargetForm(forms.Form):
+class TargetForm(BoundedForm):
     """A line of the production bar; comparator, category and unit default from the metric."""
 
     metric_key = forms.SlugField(
@@ -119,7 +125,7 @@ class TargetForm(forms.Form):
     standard_metrics = sorted(Target.STANDARD_METRICS)
 
 
-class MeasurementForm(forms.Form):
+class MeasurementForm(BoundedForm):
     value = forms.FloatField()
     measured_at = forms.DateTimeField(
         required=False,
@@ -129,7 +135,7 @@ class MeasurementForm(forms.Form):
     )
 
 
-class MembershipForm(forms.ModelForm):
+class MembershipForm(BoundedModelForm):
     """A person on the initiative's team, in a stage role, with an allocation."""
 
     class Meta:

@@ -196,16 +196,16 @@ def initiative_create(request):
 @require_http_methods(["GET", "POST"])
 def initiative_edit(request, key):
     initiative, _ = _initiative(request, key, Action.EDIT)
-    version = initiative.version
     form = InitiativeForm(request.POST or None, instance=initiative)
     if request.method == "POST" and form.is_valid():
         # The edit form holds a subset of Initiative.EDITABLE_FIELDS (no framework).
         fields = dict(form.cleaned_data)
+        expected_version = fields.pop("version")
         try:
             initiative = initiative_update(
                 initiative=initiative,
                 actor=request.user,
-                expected_version=positive_int(request.POST.get("version"), version, 10**9),
+                expected_version=expected_version,
                 **fields,
             )
         except StaleEdit:
@@ -219,7 +219,6 @@ def initiative_edit(request, key):
         else:
             messages.success(request, "Saved.")
             return redirect(initiative)
-    form.version = version
     return _form_page(request, form, title=f"Edit {initiative.key}", initiative=initiative)
 
 

@@ -17,6 +17,7 @@ from functools import cached_property
 
 from celery.exceptions import Retry
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.db import transaction
 from django.db.models import F
@@ -24,6 +25,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from gates.models import Gate
 from initiatives.models import Initiative
 from notifications import selectors
 from notifications.models import (
@@ -187,120 +189,50 @@ class _Message:
         return self._rendered.html
 
 
-def _plan(kind, recipient, initiative, gate_id, key, message, always_email=False) -> Planned:
-    return Planned(
-        kind=kind,
-        recipient=recipient,
-        initiative=initiative,
-        gate_id=gate_id,
-        dedupe_key=key,
-        message=message,
-        always_email=always_email,
+def _materialise(candidates: list[selectors.Candidate]) -> list[Planned]:
+    """The planned notifications of a batch of candidates, with their messages.
+
+    Three reads whatever the batch's size: the recipients, the initiatives (with stage
+    and owner, which the texts name) and, for reviews waiting, the gates. A message is
+    shared by every recipient of one reminder about one initiative and rendered once.
+    """
+    people = get_user_model().objects.in_bulk({c.recipient_id for c in candidates})
+    initiatives = Initiative.objects.select_related("stage", "owner").in_bulk(
+        {c.initiative_id for c in candidates}
     )
-
-
-def _team(initiative: Initiative) -> list:
-    """The owner and the initiative's members, each once."""
-    people = {initiative.owner_id: initiative.owner}
-    for membership in initiative.memberships.all():
-        people.setdefault(membership.user_id, membership.user)
-    return [person for person in people.values() if person.is_active]
-
-
-# --- The rules -----------------------------------------------------------------------
-
-
-def _plan_due_soon(rulebook: Rulebook, today: datetime.date) -> list[Planned]:
-    horizon = today + datetime.timedelta(days=rulebook.largest("due_soon_days"))
+    review_gates = {c.gate_id for c in candidates if c.kind == Kind.REVIEW_WAITING}
+    gates = Gate.objects.in_bulk(review_gates) if review_gates else {}
+    messages: dict[tuple, _Message] = {}
     planned = []
-    for initiative in selectors.initiatives_due_between(first_day=today, last_day=horizon):
-        if initiative.open_gate_id is None:
-            continue
-        days_left = (initiative.gate_due_on - today).days
-        thresholds = rulebook.for_framework(initiative.framework_id)["due_soon_days"]
-        # The smallest threshold reached: a scan that missed the day itself still reminds once.
-        reached = [days for days in thresholds if days_left <= days]
-        if not reached:
-            continue
-        threshold = min(reached)
-        message = _Message(
-            kind=Kind.DUE_SOON, initiative=initiative, days=days_left, due_on=initiative.gate_due_on
-        )
-        for person in _team(initiative):
-            key = (
-                f"{Kind.DUE_SOON}:{initiative.open_gate_id}:{person.pk}:"
-                f"{initiative.gate_due_on}:{threshold}"
+    for candidate in candidates:
+        initiative = initiatives[candidate.initiative_id]
+        extra = {}
+        if candidate.kind in (Kind.DUE_SOON, Kind.OVERDUE, Kind.ESCALATION):
+            extra["due_on"] = initiative.gate_due_on
+        elif candidate.kind == Kind.QUIET:
+            # The day of the last activity, which the key names (quiet:initiative:owner:day:n).
+            extra["last_activity_at"] = datetime.date.fromisoformat(
+                candidate.dedupe_key.split(":")[3]
             )
-            planned.append(
-                _plan(Kind.DUE_SOON, person, initiative, initiative.open_gate_id, key, message)
+        elif candidate.kind == Kind.REVIEW_WAITING:
+            extra["gate"] = gates[candidate.gate_id]
+        shared = (candidate.kind, candidate.initiative_id, candidate.gate_id, candidate.days)
+        message = messages.get(shared)
+        if message is None:
+            message = messages[shared] = _Message(
+                kind=candidate.kind, initiative=initiative, days=candidate.days, **extra
             )
-    return planned
-
-
-def _plan_overdue_and_escalations(rulebook: Rulebook, today: datetime.date) -> list[Planned]:
-    # Both rules read the same rows, so they share one query.
-    planned = []
-    for initiative in selectors.initiatives_overdue(today=today):
-        if initiative.open_gate_id is None:
-            continue
-        rules = rulebook.for_framework(initiative.framework_id)
-        days_late = (today - initiative.gate_due_on).days
-        gate_id, due_on = initiative.open_gate_id, initiative.gate_due_on
-        period = (days_late - 1) // rules["overdue_every_days"]
-        message = _Message(kind=Kind.OVERDUE, initiative=initiative, days=days_late, due_on=due_on)
-        for person in _team(initiative):
-            key = f"{Kind.OVERDUE}:{gate_id}:{person.pk}:{due_on}:{period}"
-            planned.append(_plan(Kind.OVERDUE, person, initiative, gate_id, key, message))
-
-        if days_late >= rules["escalate_after_days"] and initiative.sponsor.is_active:
-            period = (days_late - rules["escalate_after_days"]) // rules["escalate_every_days"]
-            message = _Message(
-                kind=Kind.ESCALATION, initiative=initiative, days=days_late, due_on=due_on
+        planned.append(
+            Planned(
+                kind=candidate.kind,
+                recipient=people[candidate.recipient_id],
+                initiative=initiative,
+                gate_id=candidate.gate_id,
+                dedupe_key=candidate.dedupe_key,
+                message=message,
+                always_email=candidate.kind == Kind.ESCALATION,
             )
-            sponsor = initiative.sponsor
-            key = f"{Kind.ESCALATION}:{gate_id}:{sponsor.pk}:{due_on}:{period}"
-            planned.append(_plan(Kind.ESCALATION, sponsor, initiative, gate_id, key, message, True))
-    return planned
-
-
-def _plan_quiet(rulebook: Rulebook, now: datetime.datetime) -> list[Planned]:
-    cutoff = now - datetime.timedelta(days=rulebook.smallest("quiet_after_days"))
-    planned = []
-    for initiative in selectors.initiatives_quiet_since(cutoff=cutoff):
-        quiet_after = rulebook.for_framework(initiative.framework_id)["quiet_after_days"]
-        last = initiative.last_activity_at or initiative.created_at
-        days_quiet = (now - last).days
-        if days_quiet < quiet_after or not initiative.owner.is_active:
-            continue
-        period = (days_quiet - quiet_after) // quiet_after
-        message = _Message(
-            kind=Kind.QUIET, initiative=initiative, days=days_quiet, last_activity_at=last
         )
-        owner = initiative.owner
-        key = f"{Kind.QUIET}:{initiative.pk}:{owner.pk}:{timezone.localdate(last)}:{period}"
-        planned.append(_plan(Kind.QUIET, owner, initiative, None, key, message))
-    return planned
-
-
-def _plan_reviews_waiting(rulebook: Rulebook, now: datetime.datetime) -> list[Planned]:
-    cutoff = now - datetime.timedelta(days=rulebook.smallest("review_waiting_days"))
-    planned = []
-    for gate in selectors.gates_in_review_since(cutoff=cutoff):
-        initiative = gate.initiative
-        wait = rulebook.for_framework(initiative.framework_id)["review_waiting_days"]
-        days_waiting = (now - gate.review_requested_at).days
-        if days_waiting < wait or not gate.waiting_gatekeepers:
-            continue
-        period = (days_waiting - wait) // wait
-        message = _Message(
-            kind=Kind.REVIEW_WAITING, initiative=initiative, days=days_waiting, gate=gate
-        )
-        for gatekeeper in gate.waiting_gatekeepers:
-            person = gatekeeper.user
-            if not person.is_active:
-                continue
-            key = f"{Kind.REVIEW_WAITING}:{gate.pk}:{person.pk}:{gate.review_round}:{period}"
-            planned.append(_plan(Kind.REVIEW_WAITING, person, initiative, gate.pk, key, message))
     return planned
 
 
@@ -433,16 +365,17 @@ def enqueue_after_commit(*, ids: list[int]) -> None:
     transaction.on_commit(enqueue)
 
 
-def reminder_plan(*, now: datetime.datetime | None = None) -> list[Planned]:
-    """Every reminder the rules call for at `now`, whether or not it was sent already."""
+def reminder_candidates(*, now: datetime.datetime | None = None) -> list[selectors.Candidate]:
+    """The reminders the rules call for at `now` that do not exist yet: one query per rule."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     rulebook = Rulebook.load()
     return [
-        *_plan_due_soon(rulebook, today),
-        *_plan_overdue_and_escalations(rulebook, today),
-        *_plan_quiet(rulebook, now),
-        *_plan_reviews_waiting(rulebook, now),
+        *selectors.reminder_candidates_due_soon(rulebook=rulebook, today=today),
+        *selectors.reminder_candidates_overdue(rulebook=rulebook, today=today),
+        *selectors.reminder_candidates_escalation(rulebook=rulebook, today=today),
+        *selectors.reminder_candidates_quiet(rulebook=rulebook, now=now),
+        *selectors.reminder_candidates_review_waiting(rulebook=rulebook, now=now),
     ]
 
 
@@ -451,20 +384,33 @@ def reminder_scan(
 ) -> ScanResult:
     """Create the reminders due at `now` and queue them for sending.
 
-    With `dry_run`, returns what would be created and writes nothing. With
-    `enqueue=False` the caller sends `result.to_send` itself (no worker).
+    The rules' queries return only what is not created yet, so a second scan of the
+    day reads no rows. The new ones are rendered, inserted and queued a batch
+    (TOLLGATE_NOTIFICATION_BATCH_SIZE) at a time, one transaction each; the unique
+    key still makes a concurrent scan's insert a no-op. With `dry_run`, returns what
+    would be created and writes nothing. With `enqueue=False` the caller sends
+    `result.to_send` itself (no worker).
     """
     now = now or timezone.now()
-    planned = reminder_plan(now=now)
+    candidates = reminder_candidates(now=now)
     if dry_run:
-        return ScanResult(planned=_not_created_yet(planned))
+        return ScanResult(planned=_materialise(candidates))
+    result = ScanResult(planned=[])
+    for batch in _batches(candidates, send_batch_size()):
+        planned = _materialise(batch)
+        with transaction.atomic():
+            created, to_send = _insert(planned, now=now)
+            if enqueue:
+                enqueue_after_commit(ids=to_send)
+        result.created += created
+        result.to_send += to_send
     with transaction.atomic():
-        created, to_send = _insert(planned, now=now)
         redriven = _claim_stranded(now=now)
-        to_send += redriven
         if enqueue:
-            enqueue_after_commit(ids=to_send)
-    return ScanResult(planned=planned, created=created, redriven=len(redriven), to_send=to_send)
+            enqueue_after_commit(ids=redriven)
+    result.redriven = len(redriven)
+    result.to_send += redriven
+    return result
 
 
 def _render_digest(*, now: datetime.datetime) -> tuple[str, str, str]:

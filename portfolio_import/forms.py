@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
+from core.forms import BoundedForm
 from portfolio_import.reading import upload_problem
 
 
@@ -25,7 +26,7 @@ class MultipleFileField(forms.FileField):
         return [clean_one(data, initial)]
 
 
-class UploadForm(forms.Form):
+class UploadForm(BoundedForm):
     """One .xlsx workbook, or one .csv file per table."""
 
     files = MultipleFileField(

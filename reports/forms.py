@@ -5,12 +5,13 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 
+from core.forms import BoundedForm
 from initiatives.models import Framework
 from reports.selectors import DEFAULT_PERIOD, PERIODS, DashboardFilters
 from teams.models import Team
 
 
-class DashboardFilterForm(forms.Form):
+class DashboardFilterForm(BoundedForm):
     framework = forms.ChoiceField(required=False)
     team = forms.ChoiceField(required=False)
     period = forms.ChoiceField(

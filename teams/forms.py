@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AuthenticationForm
 
+from core.forms import BoundedForm, BoundedFormMixin
 from teams.models import Team, TeamMembership
 from teams.roles import PortfolioRole
 
@@ -10,7 +12,7 @@ def _person_label(user) -> str:
     return f"{name} ({user.get_username()})" if name else user.get_username()
 
 
-class TeamMemberAddForm(forms.Form):
+class TeamMemberAddForm(BoundedForm):
     user = forms.ModelChoiceField(queryset=get_user_model().objects.none(), label="Person")
     role = forms.ChoiceField(
         choices=TeamMembership.Role.choices, initial=TeamMembership.Role.MEMBER
@@ -27,11 +29,11 @@ class TeamMemberAddForm(forms.Form):
         self.fields["user"].label_from_instance = _person_label
 
 
-class TeamMemberRoleForm(forms.Form):
+class TeamMemberRoleForm(BoundedForm):
     role = forms.ChoiceField(choices=TeamMembership.Role.choices)
 
 
-class InvitationForm(forms.Form):
+class InvitationForm(BoundedForm):
     username = forms.CharField(max_length=150)
     email = forms.EmailField()
     first_name = forms.CharField(max_length=150, required=False)
@@ -57,5 +59,10 @@ class InvitationForm(forms.Form):
         return email
 
 
-class PeopleFilterForm(forms.Form):
+class PeopleFilterForm(BoundedForm):
     over = forms.BooleanField(required=False, label="Only over 100%")
+
+
+class SignInForm(BoundedFormMixin, AuthenticationForm):
+    """The sign-in form with every field bounded: a username longer than the column is
+    refused by the form, before the lockout records the attempt (it answered 500)."""

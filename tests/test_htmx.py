@@ -4,6 +4,8 @@ htmx requests. The pages are discovered from the URL conf, as the access matrix 
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import pytest
 
 from tests import test_access_matrix as matrix
@@ -75,3 +77,29 @@ def test_every_page_with_htmx_loads_the_failed_request_script(client, admin_user
             with_htmx.append((url, ERROR_SCRIPT in html))
     assert with_htmx
     assert [url for url, loads in with_htmx if not loads] == []
+
+
+def test_an_htmx_request_without_a_session_takes_the_whole_page_to_sign_in(client, world):
+    """Every URL that sends the signed-out to the sign-in page (GET or POST, from the access
+    matrix) answers an htmx request with HX-Redirect to it, `next` being the page, not the
+    fragment's URL."""
+    the_page = "/initiatives/AI-1/?team=x"
+    expected = f"/accounts/login/?{urlencode({'next': the_page})}"
+    checked, problems = [], []
+    for name, route in page_routes().items():
+        url = page_url(name, route, world)
+        for method, row in PAGES.get(name, {}).items():
+            if row[matrix.PERSONAS.index("anonymous")] != matrix.LOGIN:
+                continue
+            response = getattr(client, method.lower())(
+                url, HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL=f"http://testserver{the_page}"
+            )
+            checked.append(f"{method} {url}")
+            if response.get("HX-Redirect") != expected or response.status_code != 200:
+                problems.append(f"{method} {url}: {response.status_code} {response.headers}")
+            elif "HX-Request" not in response.get("Vary", ""):
+                problems.append(f"{method} {url}: no Vary: HX-Request")
+    assert len(checked) > 20
+    assert problems == []
+    # Without htmx it stays the usual redirect.
+    assert client.get("/").status_code == 302

@@ -19,9 +19,10 @@ LAYERS = [
     ["apiauth"],  # infrastructure: API tokens, idempotency, webhooks; knows no domain rule
     ["teams"],
     ["initiatives"],
-    ["compliance"],  # EU AI Act classification of initiatives (to come)
     ["gates"],
-    ["collaboration"],  # comments, mentions, evidence files and watching
+    # comments, mentions, evidence files and watching; EU AI Act classification and the
+    # obligations it puts on gates (through the seams gates offers: openings, guards)
+    ["collaboration", "compliance"],
     ["notifications", "reports", "portfolio_import"],
     ["demo"],  # the demo and benchmark data, loaded through portfolio_import
 ]

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "initiatives",
     "gates",
     "collaboration",
+    "compliance",
     "reports",
     "notifications",
     "apiauth",
@@ -50,6 +51,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "core.htmx.HtmxPagesMiddleware",
     "config.middleware.DatabaseUnavailableMiddleware",
 ]
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from core.events import Event, publish_on_commit
 from core.types import Actor
-from gates import snapshots
+from gates import guards, snapshots
 from gates.models import (
     ADVANCING,
     ChecklistItem,
@@ -211,7 +211,10 @@ def gate_vote(
             "override with a written justification, or decide conditional go."
         )
     following = gate.stage.next_stage()
-    if decision in ADVANCING and following is None:
+    refusal = guards.refusal(gate=gate, decision=decision) if decision in ADVANCING else None
+    if refusal:
+        errors["decision"] = refusal
+    elif decision in ADVANCING and following is None:
         errors["decision"] = "This is the last stage; there is nothing to advance to."
     if (
         decision == Decision.CONDITIONAL_GO

@@ -20,6 +20,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from core.types import Actor
+from gates import openings as gate_openings
 from gates.models import ChecklistItem, Decision, Gate, Gatekeeper, StageTransition
 from gates.services.moments import FUTURE_TOLERANCE, event_time
 from gates.services.production_bar import items_follow_targets, target_build
@@ -367,6 +368,9 @@ def _gates_open(
                     target=condition.target,
                     is_condition=True,
                     condition_due_on=opening.condition_due_on or gate.due_on,
+                    carried_from=condition,
+                    regulation=condition.regulation,
+                    regulation_url=condition.regulation_url,
                     updated_at=opening.at,
                 )
             )
@@ -388,6 +392,9 @@ def _gates_open(
         ]
     ChecklistItem.objects.bulk_create(items)
     activity_log_many(entries)
+    opened = [gate for gate in gates if gate is not None]
+    if opened:
+        gate_openings.contribute(gates=opened, actor=actor)
     # Items whose target is already met start done.
     for target, at in met:
         items_follow_targets([target], actor=actor, at=at)

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from core.events import Event, publish_many_on_commit, publish_on_commit
+from core.events import Event, publish_many_on_commit
 from core.types import Actor
 from gates.models import ChecklistItem, Gate, StageTransition
 from gates.services.moments import event_time
@@ -278,7 +278,7 @@ def items_follow_targets(
         .select_related("gate__initiative")
     )
     now = at or timezone.now()
-    changed, entries = [], []
+    changed, entries, reopened = [], [], []
     for item in items:
         target = by_id[item.target_id]
         initiative = item.gate.initiative
@@ -292,9 +292,8 @@ def items_follow_targets(
             item.state = ChecklistItem.State.OPEN
             item.note = f"Reopened: latest measurement {reading} misses the target."
             if not history:
-                publish_on_commit(
-                    Event.ITEM_REOPENED,
-                    {"initiative": initiative.key, "item": item.pk, "version": item.version + 1},
+                reopened.append(
+                    {"initiative": initiative.key, "item": item.pk, "version": item.version + 1}
                 )
         else:
             continue
@@ -318,6 +317,9 @@ def items_follow_targets(
         changed, ["state", "evidence_url", "note", "version", "updated_by", "updated_at"]
     )
     activity_log_many(entries)
+    # One announcement for the batch, as for target.missed: listeners that take a list
+    # (webhooks) look up who listens once, however many items reopen.
+    publish_many_on_commit(Event.ITEM_REOPENED, reopened)
 
 
 def _site_url() -> str:

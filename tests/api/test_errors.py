@@ -108,3 +108,21 @@ def test_nan_and_huge_numbers_do_not_500(client, initiative):
 def test_null_bytes_in_path_or_query_are_400(client, initiative):
     assert_error_shape(client.get("/api/v1/gates/", {"initiative": "AI\x00"}), 400)
     assert_error_shape(client.get("/api/v1/initiatives/AI%00-1/"), 400)
+
+
+@pytest.mark.parametrize("depth", [33, 1000, 1500, 100_000])
+def test_deeply_nested_json_is_400_malformed_request(client, depth):
+    # 1,500 levels overflowed the decoder's recursion limit and answered 500.
+    for body in ("[" * depth + "]" * depth, '{"a":' * depth + "1" + "}" * depth):
+        response = client.generic(
+            "POST", "/api/v1/measurements/", body, content_type="application/json"
+        )
+        assert_error_shape(response, 400, "malformed_request")
+
+
+def test_json_nested_a_few_levels_is_read(client):
+    body = {"measurements": [{"target": 999_999, "value": 1.0}]}
+    response = client.post("/api/v1/measurements/", body, format="json")
+    # Parsed and validated: the target does not exist, so the error names it.
+    assert response.status_code in (400, 404), response.content
+    assert response.json()["code"] != "malformed_request"

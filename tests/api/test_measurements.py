@@ -294,6 +294,66 @@ def test_queries_do_not_grow_with_the_targets_that_flip(
     assert many == few
 
 
+def test_reopened_items_are_announced_as_one_batch(
+    initiative, gate, member, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A batch that reopens many done items looks up the webhooks listening to
+    item.reopened once, as for target.missed, and still announces every item."""
+    from apiauth.models import Webhook
+    from apiauth.tasks import webhook_deliver_task
+    from gates.models import ChecklistItem
+
+    Webhook.objects.create(
+        name="ops", url="https://hooks.example.com/x", secret="s" * 32, events=["item.reopened"]
+    )
+    queued = []
+    monkeypatch.setattr(webhook_deliver_task, "delay", lambda *args: queued.append(args))
+    first_order = gate.items.count() + 1
+    targets = []
+    for n in range(12):
+        target = TargetFactory(initiative=initiative, metric_key=f"custom_{n}", threshold=90.0)
+        ChecklistItem.objects.create(
+            gate=gate,
+            order=first_order + n,
+            text=f"custom {n}",
+            metric_key=target.metric_key,
+            target=target,
+        )
+        targets.append(target)
+    client = token_client(member)
+    client.get("/api/v1/")  # stamps last_used_at outside the measured requests
+    start = timezone.now() - datetime.timedelta(days=1)
+
+    def reopen(chosen, minutes) -> int:
+        met = [
+            {"target": t.pk, "value": 95.0, "measured_at": (start + minutes).isoformat()}
+            for t in chosen
+        ]
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(URL, {"measurements": met}, format="json")
+        missed = [
+            {"target": t.pk, "value": 10.0, "measured_at": (start + 2 * minutes).isoformat()}
+            for t in chosen
+        ]
+        with (
+            CaptureQueriesContext(connection) as queries,
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            response = client.post(URL, {"measurements": missed}, format="json")
+        assert response.status_code == 201
+        return sum('"apiauth_webhook"' in query["sql"] for query in queries.captured_queries)
+
+    lookups_few = reopen(targets[:2], datetime.timedelta(minutes=1))
+    queued_few = len(queued)
+    lookups_many = reopen(targets, datetime.timedelta(minutes=10))
+
+    reopened = [args for args in queued if args[1] == "item.reopened"]
+    assert (queued_few, len(reopened) - queued_few) == (2, 12)
+    # One lookup for target.missed and one for item.reopened, however many items reopen.
+    assert lookups_few == lookups_many == 2
+    assert ChecklistItem.objects.filter(target__in=targets, state="open").count() == 12
+
+
 def test_a_series_page_reads_its_length_from_the_target(accuracy, member):
     """The count of readings is kept on the target by ingestion, so paging through a
     long series needs no COUNT over it."""

@@ -70,3 +70,49 @@ def test_a_failed_board_filter_says_it_did_not_load(open_page, expect, initiativ
     # The filter goes back to what the board shows.
     expect(page.locator("input[name=overdue]")).not_to_be_checked()
     assert console.csp_violations() == [], console
+
+
+def _sign_out_in_another_tab(page):
+    other = page.context.new_page()
+    other.goto("/")
+    other.get_by_role("button", name="Log out").click()
+    other.wait_for_url("**/accounts/login/")
+    other.close()
+
+
+def test_sign_in_lost_before_a_save_takes_the_whole_page_to_sign_in(
+    open_page, expect, initiative, owner, live_server, settings
+):
+    settings.TOLLGATE_LIVE_POLL_SECONDS = 600  # the save, not the page's poll, finds out
+    item = initiative.gates.get().items.get(order=1)
+    page, console = open_page(owner.username, DEFAULT_PASSWORD)
+    page.goto(initiative.get_absolute_url())
+    _sign_out_in_another_tab(page)
+    page.locator(f"#item-{item.pk} label.segmented__option--done").click()
+
+    # The whole browser goes to sign in, and comes back to the page, not to the item's URL.
+    page.wait_for_url(f"**/accounts/login/?next=%2Finitiatives%2F{initiative.key}%2F")
+    expect(page.locator("input[name=username]")).to_be_visible()
+    expect(page.locator(f"#item-{item.pk}")).to_have_count(0)
+    item.refresh_from_db()
+    assert item.state == ChecklistItem.State.OPEN
+    page.fill("input[name=username]", owner.username)
+    page.fill("input[name=password]", DEFAULT_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}{initiative.get_absolute_url()}")
+    assert console.csp_violations() == [], console
+
+
+def test_sign_in_lost_before_a_filter_takes_the_whole_page_to_sign_in(
+    open_page, expect, initiative, executive
+):
+    page, console = open_page(executive.username, DEFAULT_PASSWORD)
+    page.goto("/?status=active")
+    _sign_out_in_another_tab(page)
+    page.click("input[name=overdue]")
+
+    page.wait_for_url("**/accounts/login/?next=%2F%3Fstatus%3Dactive")
+    expect(page.locator("input[name=username]")).to_be_visible()
+    # Not swapped into the board: the sign-in page is the whole page.
+    expect(page.locator("#board")).to_have_count(0)
+    assert console.csp_violations() == [], console

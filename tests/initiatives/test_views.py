@@ -547,6 +547,7 @@ def test_business_case_edit_keeps_a_revision(client, owner, initiative):
         planned_infra_cost="5000",
         cost_per_task_budget="0.02",
         monthly_volume="40000",
+        revision="0",
     )
     assert client.post(url, data).status_code == 302
     case = BusinessCase.objects.get(initiative=initiative)
