@@ -44,8 +44,16 @@ def _shift(value: str, days: datetime.timedelta, now: datetime.datetime, *, drop
     return moved.isoformat()
 
 
-def demo_files(*, today: datetime.date | None = None) -> list[SourceFile]:
-    """The portfolio tables as CSV files, rebased so DATA_WRITTEN_ON is `today`."""
+def _about(table: str, row: dict) -> str:
+    """The external id of the demo initiative a row belongs to."""
+    return row["external_id"] if table == "initiatives" else row["initiative"]
+
+
+def demo_files(
+    *, today: datetime.date | None = None, leave_out: frozenset[str] = frozenset()
+) -> list[SourceFile]:
+    """The portfolio tables as CSV files, rebased so DATA_WRITTEN_ON is `today`, without
+    the rows of the initiatives whose external ids are in `leave_out`."""
     today = today or timezone.localdate()
     now = timezone.now()
     days = datetime.timedelta(days=(today - DATA_WRITTEN_ON).days)
@@ -59,6 +67,8 @@ def demo_files(*, today: datetime.date | None = None) -> list[SourceFile]:
         out = io.StringIO()
         writer = None
         for row in rows:
+            if _about(table.name, row) in leave_out:
+                continue
             for name in moments:
                 if name in row:
                     shifted = _shift(row[name], days, now, drop_future=table.name == "measurements")

@@ -17,6 +17,7 @@ from compliance.services import classification_confirm, classification_propose
 from demo.loading import DATA, demo_files, read_table
 from gates.models import Gate
 from initiatives.models import Initiative, Measurement
+from portfolio_import.models import ExternalReference
 from portfolio_import.report import ImportReport
 from portfolio_import.services import portfolio_import
 from teams.models import Team, TeamMembership
@@ -36,6 +37,7 @@ class DemoNotLoaded(Exception):
 @dataclass
 class DemoSummary:
     report: ImportReport
+    already_present: int
     people: list[dict]
     initiatives: int
     statuses: dict[str, int]
@@ -109,18 +111,32 @@ def demo_classify(*, admin) -> None:
 
 
 def demo_seed(*, password: str = DEMO_PASSWORD) -> DemoSummary:
-    """People, teams and the portfolio; run again, it adds nothing and resets the passwords."""
+    """People, teams and the portfolio; run again, it adds nothing and resets the passwords.
+
+    A demo initiative already in Tollgate is left as it is: people may have ticked,
+    decided or commented since, and on a later day the files' dates move on with
+    today, so importing its history again would only disagree with what it holds.
+    Raises DemoNotLoaded when the data files do not import.
+    """
     users = demo_people(password)
     demo_teams(users)
-    report = portfolio_import(files=demo_files(), actor=users["admin"])
+    external_ids = [row["external_id"] for row in read_table("initiatives")]
+    present = frozenset(
+        ExternalReference.objects.filter(external_id__in=external_ids).values_list(
+            "external_id", flat=True
+        )
+    )
+    report = ImportReport(files=[])
+    if len(present) < len(external_ids):
+        report = portfolio_import(files=demo_files(leave_out=present), actor=users["admin"])
     if not report.ok:
         raise DemoNotLoaded(report)
     demo_classify(admin=users["admin"])
-    external_ids = [row["external_id"] for row in read_table("initiatives")]
     initiatives = Initiative.objects.filter(external_reference__external_id__in=external_ids)
     today = timezone.localdate()
     return DemoSummary(
         report=report,
+        already_present=len(present),
         people=[row for row in read_table("people") if row["username"] in DEMO_LOGINS],
         initiatives=initiatives.count(),
         statuses=dict(Counter(initiatives.values_list("status", flat=True))),

@@ -9,7 +9,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Case, OuterRef, Q, Value, When
+from django.db.models import Case, Exists, OuterRef, Q, Value, When
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from core.db import count_of
@@ -628,6 +629,17 @@ class Membership(models.Model):
 
 
 class ActivityQuerySet(models.QuerySet):
+    def with_withdrawn(self):
+        """Annotate `withdrawn`: the entry's object was deleted later (a `<type>.deleted`
+        entry names it), so what the entry quotes of it is no longer shown. In the same
+        query, so a page of entries costs what it did."""
+        deleted = Activity.objects.filter(
+            object_type=OuterRef("object_type"),
+            object_id=OuterRef("object_id"),
+            verb=Concat(OuterRef("object_type"), Value(".deleted")),
+        ).exclude(object_id="")
+        return self.annotate(withdrawn=Exists(deleted))
+
     def update(self, **kwargs):
         raise TypeError("The activity log is append-only.")
 
@@ -678,3 +690,15 @@ class Activity(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("The activity log is append-only.")
+
+    # Where a message starts quoting its object's words: "commented on X: “…”".
+    QUOTE_OPENS = ": “"
+
+    @property
+    def shown_message(self) -> str:
+        """The message as people may read it now: an entry about something deleted since
+        (a comment) keeps what happened and drops the words it quoted (`with_withdrawn`)."""
+        if not getattr(self, "withdrawn", False) or self.verb.endswith(".deleted"):
+            return self.message
+        said, quote, _ = self.message.partition(self.QUOTE_OPENS)
+        return f"{said} (since deleted)" if quote else self.message

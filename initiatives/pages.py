@@ -93,7 +93,8 @@ def _describe_activity(activity) -> str:
     # Lines written from a target name its metric by key ("latency_p95_ms = 876ms").
     about_a_target = activity.verb.startswith("target.") or activity.verb == "item.followed_target"
     if activity.message:
-        return _metric_names(activity.message) if about_a_target else activity.message
+        message = activity.shown_message
+        return _metric_names(message) if about_a_target else message
     subject = _metric_names(activity.object_repr) if about_a_target else activity.object_repr
     if activity.field:
         field = _field_label(activity.field)

@@ -116,6 +116,7 @@ def activity_page(initiative: Initiative, page: int, page_size: int = ACTIVITY_P
     start = (max(page, 1) - 1) * page_size
     rows = list(
         Activity.objects.filter(initiative=initiative)
+        .with_withdrawn()
         .select_related("actor")
         .order_by("-created_at", "-id")[start : start + page_size + 1]
     )

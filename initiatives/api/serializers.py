@@ -383,6 +383,12 @@ class MembershipSerializer(serializers.ModelSerializer):
 class ActivitySerializer(serializers.ModelSerializer):
     actor = UserRefSerializer(read_only=True, allow_null=True)
     initiative = serializers.CharField(source="initiative_key", read_only=True)
+    message = serializers.CharField(
+        source="shown_message",
+        read_only=True,
+        help_text="What happened, in words; words quoted from something deleted since "
+        "(a comment) are left out.",
+    )
 
     class Meta:
         model = Activity

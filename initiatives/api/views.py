@@ -418,7 +418,7 @@ class ActivityViewSet(IdLookupMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         user = self.request.user
-        queryset = Activity.objects.select_related("actor")
+        queryset = Activity.objects.with_withdrawn().select_related("actor")
         if not reads_everything(user):
             queryset = queryset.filter(initiative__in=Initiative.objects.visible_to(user))
         if self.action == "list":

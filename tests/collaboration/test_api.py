@@ -1,6 +1,7 @@
 """Comments and evidence files over /api/v1/, the schema, the webhook and the activity API."""
 
 import hashlib
+import json
 
 import pytest
 from django.urls import reverse
@@ -118,6 +119,20 @@ def test_the_activity_api_includes_comments_and_uploads(initiative, member, owne
     rows = token_client(owner).get("/api/v1/activity/", {"initiative": initiative.key}).json()
     verbs = [row["verb"] for row in rows["results"]]
     assert "comment.created" in verbs and "attachment.uploaded" in verbs
+
+
+def test_the_activity_api_leaves_out_the_words_of_a_deleted_comment(initiative, owner):
+    from collaboration.services import comment_delete
+
+    comment = comment_create(initiative=initiative, actor=owner, body="Token abc123 by mistake")
+    comment_delete(comment=comment, actor=owner)
+    listed = token_client(owner).get("/api/v1/activity/", {"initiative": initiative.key}).json()
+    messages = [row["message"] for row in listed["results"] if row["object_type"] == "comment"]
+    assert messages == [
+        "deleted a comment on the initiative",
+        "commented on the initiative (since deleted)",
+    ]
+    assert "abc123" not in json.dumps(listed)
 
 
 def test_comment_created_is_delivered_to_webhooks(

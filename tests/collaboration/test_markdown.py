@@ -82,6 +82,24 @@ def test_mentioned_usernames_are_found_once_each():
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "Run `@pat` in the shell",
+        "```\n@pat\n```",
+        '[the plan](https://example.com "by @pat")',
+        "![chart by @pat](https://example.com/chart.png)",
+    ],
+)
+def test_an_at_word_in_code_or_a_link_title_mentions_nobody_and_keeps_the_markup(text):
+    """Only prose mentions: the names of code and attributes stay as written, so no notice
+    goes out for them and no span is written into an attribute, which broke the link."""
+    assert mentioned_usernames(text) == []
+    html = render(text, {"pat": 'Pat "P" O'})
+    assert "mention" not in html
+    assert html == render(text)
+
+
+@pytest.mark.parametrize(
     ("name", "expected"),
     [
         ("../../etc/passwd", "passwd"),

@@ -246,6 +246,23 @@ def test_the_timeline_tells_comments_ticks_decisions_and_uploads_in_words(
     assert positions == sorted(positions, reverse=True)
 
 
+def test_a_deleted_comment_leaves_the_timeline_with_its_words(client, initiative, owner):
+    """The text leaves the page: the timeline still says a comment was written, not what."""
+    from collaboration.services import comment_delete
+
+    kept = comment_create(initiative=initiative, actor=owner, body="Kept: “the plan”")
+    gone = comment_create(initiative=initiative, actor=owner, body="The password is hunter2")
+    comment_delete(comment=gone, actor=owner)
+    client.force_login(owner)
+    for url in (detail(initiative), reverse("initiatives:activity", args=[initiative.key])):
+        content = client.get(url).content.decode()
+        assert "hunter2" not in content
+        assert "commented on the initiative (since deleted)" in content
+        assert "deleted a comment on the initiative" in content
+        assert "commented on the initiative: “Kept: “the plan””" in content
+    assert kept.body_html in client.get(detail(initiative)).content.decode()
+
+
 def test_a_poll_after_the_session_expired_takes_the_page_to_sign_in(client, initiative):
     live = reverse("collaboration:live", args=[initiative.key])
     page = f"http://testserver{detail(initiative)}"

@@ -164,6 +164,27 @@ def test_seed_demo_run_twice_adds_nothing_and_the_second_run_resets_passwords(cl
     assert not client.login(username="viewer", password="tollgate-demo")
 
 
+@pytest.mark.slow
+def test_seed_demo_runs_again_the_next_day_after_people_used_the_demo():
+    """`make run` seeds on every start: the next day the files' dates have moved on, and
+    people have decided gates meanwhile; what is there is left as it is."""
+    import time_machine
+
+    from gates.services import gate_vote
+
+    seed()
+    gate = Gate.objects.filter(state=Gate.State.IN_REVIEW).select_related("initiative").first()
+    keeper = gate.gatekeepers.select_related("user").first().user
+    gate_vote(gate=gate, actor=keeper, decision=Decision.RECYCLE, rationale="Tried in the demo")
+    counts = row_counts()
+
+    with time_machine.travel(timezone.now() + datetime.timedelta(days=1)):
+        output = seed()
+
+    assert row_counts() == counts
+    assert "0 row(s) created; 30 initiative(s) already present" in output
+
+
 # --- generate_portfolio ------------------------------------------------------------------
 
 

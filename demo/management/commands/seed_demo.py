@@ -1,8 +1,9 @@
 """manage.py seed_demo [--password P]: the demo portfolio, loaded from demo/data through the import.
 
 Idempotent: people and teams are get-or-created, passwords are set on every
-run, and the portfolio import matches each initiative by its external id, so a
-second run changes nothing. The data files' dates are moved so the demo's
+run, and a demo initiative already in Tollgate (matched by its external id) is
+left as it is, so a second run changes nothing, on any day and whatever people
+did in the demo meanwhile. The data files' dates are moved so the demo's
 history ends today (see demo.loading).
 """
 
@@ -34,8 +35,8 @@ class Command(BaseCommand):
         write = self.stdout.write
         write(
             self.style.SUCCESS(
-                f"Demo portfolio: {totals['create']} row(s) created, "
-                f"{totals['unchanged']} already present."
+                f"Demo portfolio: {totals['create']} row(s) created; "
+                f"{summary.already_present} initiative(s) already present, left as they are."
             )
         )
         write(
