@@ -302,6 +302,7 @@ def form_arguments(initiative, gate, team, owner):
     """Keyword arguments form constructors take, by name."""
     return {
         "initiative": initiative,
+        "person": owner,
         "gate": gate,
         "team": team,
         "frameworks": list(Framework.objects.all()),

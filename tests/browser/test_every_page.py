@@ -220,6 +220,8 @@ def world_for(initiative: Initiative) -> dict:
         "stage": initiative.stage.key,
         "membership_id": initiative.memberships.order_by("pk").first().pk,
         "comment": comment.pk,
+        "user_id": pm.pk,
+        "person": pm.pk,
         "attachment": 0,
         "import_run": ImportRun.objects.create(
             created_by=pm, report={"files": [long_word("file", 80) + ".csv"]}
