@@ -7,9 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from departures.selectors import Holdings, holdings_of
-from gates.services.decisions import gatekeeper_add
+from gates.services.decisions import gatekeeper_add, gatekeeper_remove
 from gates.services.lifecycle import initiative_update
-from initiatives.activity import activity_log
 from initiatives.services import membership_remove
 from teams.models import TeamMembership
 from teams.policy import may_own_initiatives, may_sponsor_initiatives
@@ -64,15 +63,9 @@ def departure_complete(*, person, successor, actor) -> Holdings:
     for keeper in holdings_of(person).gatekeeping:
         gate = keeper.gate
         gatekeeper_add(gate=gate, user=successor, actor=actor)
-        keeper.delete()
-        activity_log(
-            actor=actor,
-            initiative=gate.initiative,
-            verb="gate.gatekeeper_removed",
-            obj=gate,
-            before=person.get_username(),
-            after=successor.get_username(),
-        )
+        # The gate's own rule for removal: logged, and an "all" review that now has every
+        # vote it waits for is decided.
+        gatekeeper_remove(gate=gate, user=person, actor=actor)
 
     for team in holdings.teams_led:
         TeamMembership.objects.update_or_create(
