@@ -62,7 +62,9 @@ def test_a_failed_board_filter_says_it_did_not_load(open_page, expect, initiativ
         lambda url: "overdue=" in url,
         lambda route: route.fulfill(status=500, body="Server error"),
     )
-    page.check("input[name=overdue]")
+    # A click, not check(): the refused request may put the box back before Playwright
+    # looks, which is the behaviour under test.
+    page.locator("input[name=overdue]").click()
 
     message = page.locator("form + .request-error")
     expect(message).to_contain_text("Not loaded")
