@@ -50,6 +50,10 @@ def _raw_problem(field: serializers.Field, value, typed: bool) -> str | None:
     """
     if value is None:
         return None
+    # No database stores a NUL in text, and a related field would look it up as sent.
+    texts = value if isinstance(value, list) else [value]
+    if any(isinstance(text, str) and "\x00" in text for text in texts):
+        return "Null characters are not allowed."
     if isinstance(field, serializers.BooleanField):
         return "Send true or false." if typed and not isinstance(value, bool) else None
     if isinstance(field, serializers.IntegerField | serializers.FloatField):

@@ -150,3 +150,12 @@ def test_the_schema_documents_exactly_the_fields_patch_accepts():
     # and tags (accepted).
     assert set(component["properties"]) == set(InitiativeUpdateSerializer().fields)
     assert component["additionalProperties"] is False
+
+
+@pytest.mark.parametrize("field", ["team", "owner", "sponsor"])
+def test_a_null_character_in_a_related_field_is_refused(client, initiative, field):
+    # Looked up as sent, PostgreSQL refused the query: a 500.
+    body = {"name": "New", "team": initiative.team.slug, "sponsor": initiative.sponsor.username}
+    body[field] = "a\x00b"
+    response = client.post("/api/v1/initiatives/", body, format="json")
+    assert field in assert_error_shape(response, 400, "invalid")["errors"]
