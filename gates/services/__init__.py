@@ -9,6 +9,7 @@ workflow; import the services from here:
 - `checklists`: ticking, unticking and annotating checklist items.
 - `production_bar`: targets and measurements, and the items that follow them.
 - `decisions`: gatekeepers and their rule, review requests, votes and decisions.
+- `overdue`: announcing the gates past their due date to the webhooks that listen.
 - `moments`: when an event happened; the services that take `at` (imported history)
   check it here: not in the future, not before the initiative started.
 """
