@@ -38,11 +38,3 @@ def idempotency_keys_purge_task() -> int:
     from apiauth.idempotency import idempotency_keys_purge
 
     return idempotency_keys_purge()
-
-
-@shared_task
-def webhooks_overdue_scan_task() -> int:
-    """Tell webhooks about overdue gates (once a day)."""
-    from apiauth.webhooks import overdue_gates_publish
-
-    return overdue_gates_publish()

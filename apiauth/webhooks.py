@@ -206,36 +206,3 @@ def retry_delay(retries: int) -> int:
     """Exponential backoff in seconds: 30 s, 60 s, 120 s, ..."""
     base = getattr(settings, "TOLLGATE_WEBHOOK_RETRY_BASE_SECONDS", 30)
     return base * (2**retries)
-
-
-def overdue_gates_publish(*, today=None) -> int:
-    """Announce gate.overdue for every pending gate of an active initiative past its due date.
-
-    Run once a day (see CELERY_BEAT_SCHEDULE), so each overdue gate is announced daily.
-    """
-    from gates.models import Gate
-
-    hooks = listening_hooks(Event.GATE_OVERDUE)
-    if not hooks:
-        return 0  # nobody listens: no need to read the overdue gates at all
-    today = today or timezone.localdate()
-    gates = (
-        Gate.objects.overdue(today).select_related("initiative", "stage").order_by("due_on", "pk")
-    )
-    count = 0
-    for gate in gates:
-        webhooks_enqueue(
-            Event.GATE_OVERDUE,
-            {
-                "initiative": gate.initiative.key,
-                "initiative_name": gate.initiative.name,
-                "gate": gate.pk,
-                "stage": gate.stage.key,
-                "stage_name": gate.stage.name,
-                "due_on": gate.due_on.isoformat(),
-                "days_overdue": (today - gate.due_on).days,
-            },
-            hooks=hooks,
-        )
-        count += 1
-    return count

@@ -5,31 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Max, Q
 
 from collaboration.models import Attachment, Comment, CommentRevision, Watch
 from gates.models import Gatekeeper
 from initiatives.models import Initiative
 from initiatives.policy import Action as PolicyAction
-from initiatives.policy import can
-from teams.policy import READ_ALL_ROLES
+from initiatives.policy import can, initiative_readers
 
 User = get_user_model()
-
-
-def initiative_readers(initiative: Initiative) -> QuerySet:
-    """Active people who may read the initiative: those `@` may offer and mention."""
-    return (
-        User.objects.filter(is_active=True)
-        .filter(
-            Q(groups__name__in=READ_ALL_ROLES)
-            | Q(is_superuser=True)
-            | Q(pk__in=[initiative.owner_id, initiative.sponsor_id])
-            | Q(initiative_memberships__initiative=initiative)
-            | Q(team_memberships__team_id=initiative.team_id)
-        )
-        .distinct()
-    )
 
 
 def mention_candidates(initiative: Initiative, query: str, limit: int = 8) -> list:

@@ -23,10 +23,8 @@ from gates.models import (
     StageTransition,
     Vote,
 )
-from initiatives.activity import activity_log
 from initiatives.admin import NoDeleteMixin, ReadOnlyAdminMixin, StageChoicesMixin, StageListFilter
 from initiatives.exceptions import InvalidState
-from initiatives.models import Initiative
 
 CHECKLIST_EDITABLE_FIELDS = ["state", "na_reason", "evidence_url", "note"]
 
@@ -200,20 +198,10 @@ class GateAdmin(NoDeleteMixin, StageChoicesMixin, admin.ModelAdmin):
             services.gate_rule_set(gate=stored, rule=form.cleaned_data["rule"], actor=request.user)
             obj.version = stored.version
         if "due_on" in form.changed_data:
-            # No service moves a due date on its own; keep the board's copy in step and log it.
-            before = form.initial.get("due_on")
-            obj.version += 1
-            obj.save(update_fields=["due_on", "version"])
-            Initiative.objects.filter(pk=obj.initiative_id).update(gate_due_on=obj.due_on)
-            activity_log(
-                actor=request.user,
-                initiative=obj.initiative,
-                verb="gate.changed",
-                obj=obj,
-                field="due_on",
-                before=before,
-                after=obj.due_on,
+            stored = services.gate_reschedule(
+                gate=obj, due_on=form.cleaned_data["due_on"], actor=request.user
             )
+            obj.version = stored.version
 
     def save_formset(self, request, form, formset, change):
         if formset.model not in (ChecklistItem, Gatekeeper):

@@ -34,8 +34,21 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from teams.models import TeamMembership
-from teams.policy import CREATE_ROLES, is_admin, may_manage_team, reads_everything, team_role
-from teams.roles import PortfolioRole, has_role, portfolio_roles, read_roles, roles_are_read
+from teams.policy import (
+    CREATE_ROLES,
+    READ_ALL_ROLES,
+    is_admin,
+    may_manage_team,
+    reads_everything,
+    team_role,
+)
+from teams.roles import (
+    PortfolioRole,
+    has_role,
+    portfolio_roles,
+    read_roles,
+    roles_are_read,
+)
 
 
 class Action(StrEnum):
@@ -76,6 +89,28 @@ def visible_initiatives_filter(user) -> Q | None:
         | Q(sponsor=user)
         | Exists(Membership.objects.filter(initiative=OuterRef("pk"), user=user))
         | Exists(TeamMembership.objects.filter(team=OuterRef("team"), user=user))
+    )
+
+
+def initiative_readers(initiative) -> QuerySet:
+    """Active people who may read `initiative`: the twin, person by person, of
+    `visible_initiatives_filter` (a test holds the two to the same answer)."""
+    from django.contrib.auth import get_user_model
+
+    from initiatives.models import Membership
+
+    User = get_user_model()
+    # EXISTS for every tie: no joins, so no duplicate people and no DISTINCT.
+    return User.objects.filter(is_active=True).filter(
+        Q(is_superuser=True)
+        | Exists(
+            User.groups.through.objects.filter(
+                user=OuterRef("pk"), group__name__in=list(READ_ALL_ROLES)
+            )
+        )
+        | Q(pk__in=[initiative.owner_id, initiative.sponsor_id])
+        | Exists(Membership.objects.filter(initiative=initiative.pk, user=OuterRef("pk")))
+        | Exists(TeamMembership.objects.filter(team=initiative.team_id, user=OuterRef("pk")))
     )
 
 

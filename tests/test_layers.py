@@ -26,8 +26,29 @@ LAYERS = [
     ["notifications", "reports", "portfolio_import", "departures"],
     ["demo"],  # the demo and benchmark data, loaded through portfolio_import
 ]
-# The modules whose imports are checked, by name (a module, or a package of modules).
-CHECKED_KINDS = {"models", "services", "selectors", "policy"}
+# The modules that compose apps and so may import any of them: pages, forms, the API and its
+# plumbing (error shape, pagination, routing), the admin, middleware, tasks and commands. Every
+# other module (models, services, selectors, policies, webhooks, the activity log, ...) is a
+# rule and is checked, so a new module is checked unless it says it composes.
+COMPOSING = {
+    "admin",
+    "api",
+    "api_urls",
+    "apps",
+    "errors",
+    "filters",
+    "forms",
+    "management",
+    "middleware",
+    "migrations",
+    "pages",
+    "pagination",
+    "serializers",
+    "tasks",
+    "templatetags",
+    "urls",
+    "views",
+}
 # Apps every one of whose modules is checked: the bottom of the house imports nothing above.
 EVERY_MODULE = {"core"}
 
@@ -46,13 +67,14 @@ def local_apps() -> list[str]:
 
 def checked_modules(app: str) -> list[Path]:
     root = BASE_DIR / app
+    modules = sorted(path for path in root.rglob("*.py") if "migrations" not in path.parts)
     if app in EVERY_MODULE:
-        return sorted(path for path in root.rglob("*.py") if "migrations" not in path.parts)
-    found = []
-    for kind in CHECKED_KINDS:
-        found += [root / f"{kind}.py"] if (root / f"{kind}.py").exists() else []
-        found += sorted((root / kind).glob("*.py")) if (root / kind).is_dir() else []
-    return found
+        return modules
+    return [
+        path
+        for path in modules
+        if not COMPOSING & set(path.relative_to(root).with_suffix("").parts)
+    ]
 
 
 def imported_apps(source: str) -> list[tuple[int, str]]:

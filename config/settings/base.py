@@ -242,8 +242,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=45, hour=3),
     },
     # Every day at 08:15: send gate.overdue to the webhooks that listen for it.
-    "webhooks-overdue-scan": {
-        "task": "apiauth.tasks.webhooks_overdue_scan_task",
+    "gates-overdue-announce": {
+        "task": "gates.tasks.overdue_gates_announce_task",
         "schedule": crontab(minute=15, hour=8),
     },
 }

@@ -9,6 +9,7 @@ workflow; import the services from here:
 - `checklists`: ticking, unticking and annotating checklist items.
 - `production_bar`: targets and measurements, and the items that follow them.
 - `decisions`: gatekeepers and their rule, review requests, votes and decisions.
+- `overdue`: announcing the gates past their due date to the webhooks that listen.
 - `moments`: when an event happened; the services that take `at` (imported history)
   check it here: not in the future, not before the initiative started.
 """
@@ -22,6 +23,7 @@ from gates.services.decisions import (
     combine_votes,
     decision_snapshot,
     gate_request_review,
+    gate_reschedule,
     gate_rule_set,
     gate_vote,
     gatekeeper_add,
@@ -55,6 +57,7 @@ __all__ = [
     "event_time",
     "gate_open",
     "gate_request_review",
+    "gate_reschedule",
     "gate_rule_set",
     "gate_vote",
     "gatekeeper_add",

@@ -152,6 +152,34 @@ def gate_rule_set(*, gate: Gate, rule: str, actor: Actor) -> Gate:
 
 
 @transaction.atomic
+def gate_reschedule(*, gate: Gate, due_on: datetime.date, actor: Actor) -> Gate:
+    """Move an undecided gate's due date; the board's copy on the initiative follows.
+
+    Returns the gate as saved. Raises InvalidState once the gate is decided. A date equal
+    to the stored one changes and logs nothing.
+    """
+    gate = Gate.objects.select_for_update().select_related("initiative").get(pk=gate.pk)
+    if gate.state == Gate.State.DECIDED:
+        raise InvalidState("This gate has been decided; its due date is fixed.")
+    if gate.due_on != due_on:
+        activity_log(
+            actor=actor,
+            initiative=gate.initiative,
+            verb="gate.changed",
+            obj=gate,
+            field="due_on",
+            before=gate.due_on,
+            after=due_on,
+        )
+        gate.due_on = due_on
+        gate.version += 1
+        gate.save(update_fields=["due_on", "version"])
+        if gate.initiative.stage_id == gate.stage_id:
+            Initiative.objects.filter(pk=gate.initiative_id).update(gate_due_on=due_on)
+    return gate
+
+
+@transaction.atomic
 def gate_request_review(*, gate: Gate, actor: Actor, at: datetime.datetime | None = None) -> Gate:
     """The owner's side asks the gatekeepers to decide.
 

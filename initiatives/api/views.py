@@ -189,7 +189,8 @@ class InitiativeViewSet(
     @action(detail=True, methods=["get"], url_path="business-case")
     def business_case(self, request, key=None):
         initiative = self.get_object()
-        case, _ = BusinessCase.objects.get_or_create(initiative=initiative)
+        # A read writes nothing: before the first edit the answer is the empty case.
+        case = getattr(initiative, "business_case", None) or BusinessCase(initiative=initiative)
         return Response(s.BusinessCaseSerializer(case).data)
 
     @extend_schema(

@@ -277,12 +277,12 @@ def test_deliveries_are_visible_in_the_admin(client, receiver):
 def test_overdue_gates_are_announced_daily(receiver, gate, django_capture_on_commit_callbacks):
     import datetime
 
-    from apiauth.webhooks import overdue_gates_publish
+    from gates.services.overdue import overdue_gates_announce
 
     _hook(receiver.url, events_=["gate.overdue"])
     with django_capture_on_commit_callbacks(execute=True):
-        assert overdue_gates_publish(today=gate.due_on) == 0
-        assert overdue_gates_publish(today=gate.due_on + datetime.timedelta(days=3)) == 1
+        assert overdue_gates_announce(today=gate.due_on) == 0
+        assert overdue_gates_announce(today=gate.due_on + datetime.timedelta(days=3)) == 1
     body = json.loads(receiver.requests[0]["body"])
     assert body["event"] == "gate.overdue"
     assert body["data"]["days_overdue"] == 3 and body["data"]["stage"] == "poc"
@@ -294,7 +294,7 @@ def test_announcing_overdue_gates_reads_the_hooks_once(team, owner, executive):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from apiauth.webhooks import overdue_gates_publish
+    from gates.services.overdue import overdue_gates_announce
     from tests.factories import InitiativeFactory
 
     _hook("http://127.0.0.1:9/", events_=["gate.overdue"])
@@ -304,7 +304,7 @@ def test_announcing_overdue_gates_reads_the_hooks_once(team, owner, executive):
         for _ in range(count):
             InitiativeFactory(team=team, owner=owner, sponsor=executive)
         with CaptureQueriesContext(connection) as context:
-            overdue_gates_publish(today=late)
+            overdue_gates_announce(today=late)
         return len(context.captured_queries)
 
     assert queries(1) == queries(4)

@@ -206,3 +206,28 @@ def test_hold_pauses_the_initiative_and_resume_reopens_its_gate(time_machine, ga
 def test_only_an_initiative_on_hold_can_be_resumed(initiative, owner):
     with pytest.raises(InvalidState):
         initiative_resume(initiative=initiative, actor=owner)
+
+
+def test_rescheduling_a_gate_moves_the_boards_copy_and_is_logged(gate, admin_user):
+    from gates.services import gate_reschedule
+    from initiatives.models import Activity
+
+    later = gate.due_on + datetime.timedelta(days=14)
+    saved = gate_reschedule(gate=gate, due_on=later, actor=admin_user)
+
+    assert saved.due_on == later and saved.version == gate.version + 1
+    assert Initiative.objects.get(pk=gate.initiative_id).gate_due_on == later
+    logged = Activity.objects.filter(verb="gate.changed", field="due_on").get()
+    assert (logged.before, logged.after) == (gate.due_on.isoformat(), later.isoformat())
+    # The same date again changes nothing.
+    assert gate_reschedule(gate=saved, due_on=later, actor=admin_user).version == saved.version
+
+
+def test_a_decided_gate_keeps_its_due_date(gate, admin_user):
+    from gates.services import gate_reschedule
+
+    Gate.objects.filter(pk=gate.pk).update(state=Gate.State.DECIDED, decision=Decision.STOP)
+    with pytest.raises(InvalidState):
+        gate_reschedule(
+            gate=gate, due_on=gate.due_on + datetime.timedelta(days=1), actor=admin_user
+        )
