@@ -205,7 +205,14 @@ def stage_durations(rows: Sequence[dict]) -> SafeString:
 
 
 def _day_ticks(scale_end: float) -> list[int]:
-    step = next(s for s in (7, 14, 28, 56, 91, 182, 364, 728) if scale_end / s <= 6)
+    """At most seven ticks (0 included) in whole weeks, then in 1, 2, 5, 10… years.
+
+    A stage may expect up to 32,767 weeks (its column's limit); the list of steps
+    once ended at two years and the dashboard answered 500 beyond twelve.
+    """
+    weeks = (7, 14, 28, 56, 91, 182)
+    years = (364 * m * 10**k for k in itertools.count() for m in (1, 2, 5))
+    step = next(s for s in itertools.chain(weeks, years) if scale_end / s <= 6)
     return list(range(0, int(scale_end) + 1, step))
 
 

@@ -372,3 +372,25 @@ def test_export_rows_come_from_a_cursor_that_streams(client, portfolio, admin_us
     rest = list(stream)
     assert cursors == [(False,)]
     assert rest
+
+
+def test_stages_expected_to_last_as_long_as_their_column_allows_draw_on_the_dashboard(
+    client, admin_user, initiative
+):
+    # 32,767 weeks (the column's limit, open to admins) ran the axis out of steps: 500.
+    from initiatives.models import Stage
+
+    Stage.objects.update(min_weeks=32767, max_weeks=32767)
+    client.force_login(admin_user)
+    response = client.get(DASHBOARD)
+    assert response.status_code == 200
+    assert "Median days in each stage" in response.content.decode()
+
+
+@pytest.mark.parametrize("longest_days", [0, 1, 27, 29, 5_000, 32_767 * 7, 10**9])
+def test_the_stage_duration_axis_has_at_most_seven_ticks_for_any_range(longest_days):
+    from reports.charts import stage_durations
+
+    row = {"name": "PoC", "min_days": 0, "max_days": longest_days, "median_days": longest_days}
+    svg = stage_durations([row | {"expected": "any", "verdict": "within"}])
+    assert 1 <= len(re.findall(r">\d+ d</text>", svg)) <= 7
