@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from apiauth.egress import validate_public_url
 from core.events import Event
+from core.fields import ChoiceListField
 
 TOKEN_PREFIX = "tg_"
 
@@ -144,10 +145,7 @@ class Webhook(models.Model):
         default=new_webhook_secret,
         help_text="Signs every delivery (Standard Webhooks). Give receivers this value.",
     )
-    events = models.JSONField(
-        default=list,
-        help_text=f"Any of {', '.join(Event)}.",
-    )
+    events = ChoiceListField(allowed=lambda: [(event.value, event.value) for event in Event])
     format = models.CharField(max_length=8, choices=Format.choices, default=Format.JSON)
     is_active = models.BooleanField(default=True)
     created_by = models.ForeignKey(
@@ -173,11 +171,7 @@ class Webhook(models.Model):
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
-        if not isinstance(self.events, list) or not self.events:
-            raise ValidationError({"events": "Choose at least one event."})
-        unknown = set(self.events) - set(Event)
-        if unknown:
-            raise ValidationError({"events": f"Unknown events: {', '.join(sorted(unknown))}"})
+        # The events are checked by their field (ChoiceListField).
         from apiauth.webhooks import secret_problem
 
         if problem := secret_problem(self.secret or ""):

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from core.fields import ChoiceListField
 from initiatives.models import Framework, Initiative, Stage
 
 # The Django group of people who may confirm a classification besides portfolio admins.
@@ -66,8 +67,8 @@ class Obligation(models.Model):
     article = models.CharField(max_length=40, help_text="e.g. Art. 9")
     article_url = models.URLField(max_length=300, blank=True)
     # Who it binds (provider, deployer) and for which tiers.
-    roles = models.JSONField(default=list)
-    tiers = models.JSONField(default=list)
+    roles = ChoiceListField(allowed=OBLIGATION_ROLES)
+    tiers = ChoiceListField(allowed=Tier.choices)
     # A flag the classification must carry too (empty: none).
     requires_flag = models.CharField(max_length=30, choices=Flag.choices, blank=True)
     applies_from = models.DateField()
@@ -81,17 +82,6 @@ class Obligation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.article}: {self.title}"
-
-    def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
-        errors = {}
-        if not self.roles or set(self.roles) - set(OBLIGATION_ROLES):
-            errors["roles"] = f"A list of: {', '.join(OBLIGATION_ROLES)}."
-        if not self.tiers or set(self.tiers) - set(Tier.values):
-            errors["tiers"] = f"A list of: {', '.join(Tier.values)}."
-        if errors:
-            raise ValidationError(errors)
 
 
 class ObligationStage(models.Model):

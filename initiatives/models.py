@@ -14,6 +14,7 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 
 from core.db import count_of
+from core.fields import ChoiceListField
 from teams.models import Team
 from teams.roles import StageRole
 
@@ -54,7 +55,7 @@ class Stage(models.Model):
     min_weeks = models.PositiveSmallIntegerField(default=0)
     # Empty means open-ended: the stage never stalls and has no gate due date.
     max_weeks = models.PositiveSmallIntegerField(null=True, blank=True)
-    recommended_roles = models.JSONField(default=list, blank=True)
+    recommended_roles = ChoiceListField(allowed=StageRole.choices, blank=True)
     has_exit_gate = models.BooleanField(default=True)
 
     # A gate of an open-ended stage (no max_weeks) is due this long after it opens.
@@ -73,13 +74,6 @@ class Stage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.framework.name}: {self.name}"
-
-    def clean(self) -> None:
-        unknown = set(self.recommended_roles or []) - set(StageRole.values)
-        if unknown:
-            raise ValidationError(
-                {"recommended_roles": f"Unknown roles: {', '.join(sorted(unknown))}"}
-            )
 
     @property
     def expected_range(self) -> str:

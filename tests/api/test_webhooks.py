@@ -359,7 +359,7 @@ def test_the_admin_form_refuses_an_internal_target(client, settings):
             "name": "sneaky",
             "url": "http://169.254.169.254/latest/",
             "secret": new_secret(),
-            "events": '["gate.decided"]',
+            "events": "gate.decided",
             "format": "json",
             "is_active": "on",
             "deliveries-TOTAL_FORMS": "0",
