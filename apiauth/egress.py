@@ -47,9 +47,33 @@ def _allowed() -> tuple[set[str], list]:
     return names, networks
 
 
+# IPv6 ranges that carry an IPv4 address in their last 32 bits (RFC 4291 compatible and
+# mapped, RFC 6052 and 8215 NAT64, RFC 2765 SIIT): the IPv4 address is the one reached.
+_EMBEDDING_IPV4 = [
+    ipaddress.ip_network(net)
+    for net in ("::/96", "::ffff:0:0/96", "::ffff:0:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48")
+]
+
+
+def _embedded_ipv4(address) -> ipaddress.IPv4Address | None:
+    if address.ipv4_mapped:
+        return address.ipv4_mapped
+    if address.sixtofour:
+        return address.sixtofour
+    if address.teredo:
+        return address.teredo[1]
+    if any(address in net for net in _EMBEDDING_IPV4):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def _is_public(address) -> bool:
-    if address.version == 6 and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    """True for a global unicast address; an IPv6 address that wraps an IPv4 one (mapped,
+    compatible, 6to4, Teredo, NAT64) is judged by the IPv4 address it reaches."""
+    if address.version == 6:
+        inner = _embedded_ipv4(address)
+        if inner is not None:
+            address = inner
     return address.is_global and not address.is_multicast
 
 

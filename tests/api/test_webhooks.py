@@ -331,6 +331,13 @@ def test_announcing_overdue_gates_reads_the_hooks_once(team, owner, executive):
         "http://[fd00::1]/hook",
         "http://[fe80::1]/hook",
         "http://[::ffff:10.0.0.1]/hook",
+        # IPv6 addresses that wrap an internal IPv4 one: compatible, SIIT, 6to4, NAT64.
+        "http://[::127.0.0.1]/hook",
+        "http://[::ffff:0:7f00:1]/hook",
+        "http://[2002:7f00:1::1]/hook",
+        "http://[2002:a00:1::]/hook",
+        "http://[64:ff9b::a9fe:a9fe]/latest/",
+        "http://[64:ff9b:1::a00:1]/hook",
         "http://metadata.internal/hook",  # resolves to a link-local address below
         "http://nowhere.invalid/hook",  # does not resolve
         "http://user:pw@93.184.215.14/hook",
@@ -345,6 +352,20 @@ def test_internal_and_non_http_targets_are_refused_at_save(url, dns, settings):
     with pytest.raises(ValidationError) as refused:
         hook.full_clean()
     assert "url" in refused.value.message_dict
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://93.184.215.14/hook",
+        "https://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]/hook",
+        "https://[64:ff9b::5db8:d70e]/hook",
+        "https://[2002:5db8:d70e::1]/hook",
+    ],
+)
+def test_public_targets_are_accepted_however_they_are_written(url, settings):
+    settings.TOLLGATE_WEBHOOK_ALLOWED_HOSTS = []
+    Webhook(name="x", url=url, events=["gate.decided"]).full_clean()
 
 
 def test_the_admin_form_refuses_an_internal_target(client, settings):
