@@ -207,7 +207,7 @@ class InitiativeViewSet(
         return Response(s.BusinessCaseSerializer(case).data)
 
     @extend_schema(parameters=[INITIATIVE_KEY], responses=s.RevisionSerializer(many=True))
-    @action(detail=True, methods=["get"], url_path="business-case/revisions")
+    @action(detail=True, methods=["get"], url_path="business-case/revisions", filter_backends=[])
     def revisions(self, request, key=None):
         initiative = self.get_object()
         revisions = (
@@ -218,7 +218,7 @@ class InitiativeViewSet(
         return self._paginated(revisions, s.RevisionSerializer)
 
     @extend_schema(parameters=[INITIATIVE_KEY], responses=s.TargetSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], filter_backends=[])
     def targets(self, request, key=None):
         initiative = self.get_object()
         targets = Target.objects.filter(initiative=initiative).select_related("initiative")
@@ -240,7 +240,7 @@ class InitiativeViewSet(
         return Response(s.TargetSerializer(target).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(parameters=[INITIATIVE_KEY], responses=s.MembershipSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], filter_backends=[])
     def memberships(self, request, key=None):
         initiative = self.get_object()
         memberships = initiative.memberships.select_related("initiative", "user")

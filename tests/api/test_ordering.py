@@ -72,3 +72,40 @@ def test_paging_one_by_one_shows_every_row_once(basename, ordering, tied_initiat
         seen += [row["key"] for row in response.json()["results"]]
     assert len(seen) == len(set(seen)), f"repeated: {seen}"
     assert set(seen) == tied_initiatives
+
+
+@pytest.mark.parametrize(
+    ("basename", "viewset"), list(_ordered_viewsets()), ids=lambda value: str(value)[:40]
+)
+@pytest.mark.parametrize("ordering", ["nonsense", "-nonsense", "name,bogus", "password"])
+def test_an_ordering_the_list_does_not_offer_is_a_400_naming_the_choices(
+    basename, viewset, ordering, owner
+):
+    # DRF dropped an unknown term silently: a typo came back in the default order.
+    response = token_client(owner).get(reverse(f"{basename}-list"), {"ordering": ordering})
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert "ordering" in str(body)
+    assert viewset.ordering_fields[0] in str(body)
+
+
+def _documented_orderings():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            names = [parameter["name"] for parameter in operation.get("parameters", [])]
+            if "ordering" in names:
+                yield method, path
+
+
+def test_every_operation_that_documents_an_ordering_applies_it(initiative, owner):
+    # Three nested lists documented the initiatives' ordering and ignored it.
+    found = list(_documented_orderings())
+    assert found
+    client = token_client(owner)
+    for method, path in found:
+        url = path.replace("{key}", initiative.key)
+        assert method == "get"
+        assert client.get(url, {"ordering": "no-such-field"}).status_code == 400, path
