@@ -123,6 +123,23 @@ def test_profile_page_validates_and_guards(client, owner, outsider):
     assert client.get(f"/account/tokens/{token.pk}/revoke/").status_code == 405
 
 
+@pytest.mark.parametrize(
+    ("field", "data"),
+    [
+        ("name", {"name": "n" * 101, "scope": "read", "expires_in": "30"}),
+        ("scope", {"name": "ok", "scope": "admin", "expires_in": "30"}),
+        ("expires_in", {"name": "ok", "scope": "read", "expires_in": "forever"}),
+    ],
+)
+def test_a_token_field_out_of_bounds_is_an_error_next_to_it(client, owner, field, data):
+    # A 101-character name was cut to 100 without a word; the expiry error was never shown.
+    client.force_login(owner)
+    response = client.post("/account/tokens/", data)
+    assert response.status_code == 400
+    assert f'id="id_{field}_error"' in response.content.decode()
+    assert not ApiToken.objects.exists()
+
+
 def test_profile_page_needs_login(client):
     response = client.get("/account/tokens/")
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
