@@ -643,13 +643,17 @@ def notifications_mark_all_read(*, user) -> int:
 
 
 def delivery_preferences_set(*, user, deliveries: dict[str, str]) -> None:
-    """Choose, per kind, whether a notice is emailed at once, in the daily summary, or not."""
+    """Choose, per kind, whether a notice is emailed at once, in the daily summary, or not.
+
+    Raises ValueError for a kind that cannot be chosen or a delivery that is not one of
+    `Delivery`: the form says so to people before this is called.
+    """
     from notifications.models import CHOOSABLE_KINDS
 
     with transaction.atomic():
         for kind, delivery in deliveries.items():
             if kind not in CHOOSABLE_KINDS or delivery not in Delivery.values:
-                continue
+                raise ValueError(f"No delivery {delivery!r} for notices of kind {kind!r}.")
             DeliveryPreference.objects.update_or_create(
                 user=user, kind=kind, defaults={"delivery": delivery}
             )

@@ -12,6 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from core.htmx import is_partial_request, render_page_or_partial, vary_on_htmx
+from notifications.forms import DeliveryPreferencesForm
 from notifications.models import (
     CHOOSABLE_KINDS,
     Delivery,
@@ -52,8 +53,10 @@ def _inbox_context(request) -> dict:
     }
 
 
-def _deliveries(user, preference: NotificationPreference) -> list[dict]:
-    """Each kind a person may choose for, with their choice (or what it is by default)."""
+def _deliveries(user, preference: NotificationPreference, errors=None) -> list[dict]:
+    """Each kind a person may choose for, with their choice (or what it is by default) and
+    the error of a refused POST, if any."""
+    errors = errors or {}
     chosen = dict(DeliveryPreference.objects.filter(user=user).values_list("kind", "delivery"))
     rows = []
     for kind in CHOOSABLE_KINDS:
@@ -65,7 +68,14 @@ def _deliveries(user, preference: NotificationPreference) -> list[dict]:
             current = Delivery.NOW if preference.email_reminders else Delivery.OFF
         else:
             current = Delivery.NOW
-        rows.append({"kind": kind, "label": Kind(kind).label, "current": current})
+        rows.append(
+            {
+                "kind": kind,
+                "label": Kind(kind).label,
+                "current": current,
+                "errors": errors.get(f"delivery_{kind}", []),
+            }
+        )
     return rows
 
 
@@ -128,12 +138,21 @@ def notifications_read_all(request):
 @login_required
 @require_POST
 def preferences_update(request):
-    deliveries = {
-        kind: request.POST[f"delivery_{kind}"]
-        for kind in CHOOSABLE_KINDS
-        if f"delivery_{kind}" in request.POST
-    }
-    if deliveries:
+    form = DeliveryPreferencesForm(request.POST)
+    if not form.is_valid():
+        preference = _preference(request.user)
+        context = {
+            "preference": preference,
+            "deliveries": _deliveries(request.user, preference, form.errors),
+            "delivery_choices": Delivery.choices,
+            "preferences_invalid": True,
+        }
+        if is_partial_request(request):
+            return vary_on_htmx(render(request, f"{TEMPLATE}#preferences", context, status=400))
+        return vary_on_htmx(
+            render(request, TEMPLATE, {**_inbox_context(request), **context}, status=400)
+        )
+    if deliveries := form.deliveries():
         delivery_preferences_set(user=request.user, deliveries=deliveries)
         preference = _preference(request.user)
     else:

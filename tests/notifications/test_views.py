@@ -177,3 +177,24 @@ def test_preferences_with_htmx_return_the_form(client, owner):
 def test_bell_for_an_expired_session_leaves_the_link_alone(client):
     response = client.get(reverse("notifications:bell"), HTTP_HX_REQUEST="true")
     assert response.status_code == 204
+
+
+@pytest.mark.parametrize("htmx", [True, False])
+def test_an_unknown_delivery_is_refused_beside_its_choice_and_nothing_is_saved(
+    client, owner, htmx
+):
+    # An unknown value was skipped without a word: the page said "Saved."
+    from notifications.models import CHOOSABLE_KINDS, DeliveryPreference
+
+    first, second = CHOOSABLE_KINDS[0], CHOOSABLE_KINDS[1]
+    client.force_login(owner)
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    response = client.post(
+        reverse("notifications:preferences"),
+        {f"delivery_{first}": "hourly", f"delivery_{second}": "off"},
+        **headers,
+    )
+    assert response.status_code == 400
+    content = response.content.decode()
+    assert f'id="delivery-{first}-error"' in content and "Saved." not in content
+    assert not DeliveryPreference.objects.filter(user=owner).exists()
