@@ -102,8 +102,19 @@ def board(request):
     page = positive_int(request.GET.get("page"))
     template = "initiatives/board.html"
     shown_stage = None
-    if filters.framework and request.GET.get("show"):
-        shown_stage = filters.framework.stages.filter(key=request.GET["show"]).first()
+    if show := request.GET.get("show"):
+        if filters.framework:
+            shown_stage = filters.framework.stages.filter(key=show[:60]).first()
+        if shown_stage is None and is_partial_request(request):
+            # "Show more" of a column that is not there: the whole board used to be
+            # swapped into the column. A plain page load just shows the board.
+            return vary_on_htmx(
+                HttpResponse(
+                    "That column is not on this board any more; reload the page.",
+                    status=400,
+                    content_type="text/plain; charset=utf-8",
+                )
+            )
     if shown_stage is not None and is_partial_request(request):
         # "Show more" appends one page of one column.
         cards, has_more = gate_selectors.column_page(

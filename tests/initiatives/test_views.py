@@ -787,3 +787,14 @@ def test_the_sparkline_is_drawn_for_any_stored_values(client, owner, initiative,
         x, y = (float(part) for part in point.split(","))
         assert 0 <= x <= 120 and 0 <= y <= 28, points
     assert "nan" not in points.lower() and "inf" not in points.lower()
+
+
+def test_show_more_of_a_column_that_is_not_there_is_a_400_not_the_whole_board(
+    client, executive, initiative
+):
+    client.force_login(executive)
+    fragment = client.get(BOARD, {"show": "no-such-stage", "page": 2}, **HTMX)
+    assert fragment.status_code == 400
+    assert "<html" not in fragment.content.decode()
+    # Without htmx (an old link) the board shows as usual.
+    assert client.get(BOARD, {"show": "no-such-stage" * 50}).status_code == 200
