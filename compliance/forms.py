@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from compliance.classifier import QUESTIONS
-from core.forms import BoundedForm
+from core.forms import BoundedForm, VersionField
 
 NONE_LABEL = {
     "prohibited_practice": "None of these",
@@ -47,3 +47,9 @@ class QuestionnaireForm(BoundedForm):
 
     def answers(self) -> dict:
         return {question["key"]: self.cleaned_data[question["key"]] for question in QUESTIONS}
+
+
+class ConfirmForm(BoundedForm):
+    """The proposal the confirmer saw: required, so a newer one is never confirmed unseen."""
+
+    revision = VersionField(min_value=1)

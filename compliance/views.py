@@ -12,12 +12,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from compliance import selectors
 from compliance.classifier import QUESTIONS
-from compliance.forms import QuestionnaireForm
+from compliance.forms import ConfirmForm, QuestionnaireForm
 from compliance.models import Tier
 from compliance.policy import may_confirm
 from compliance.services import classification_confirm, classification_propose
 from core.htmx import apply_service_errors
-from core.web import positive_int
 from initiatives import selectors as initiative_selectors
 from initiatives.exceptions import ServiceError
 from initiatives.policy import Action, get_for_user
@@ -90,10 +89,15 @@ def classification_confirm_view(request, key):
     initiative, _ = _initiative(request, key)
     if not may_confirm(request.user):
         raise PermissionDenied("Only a portfolio admin or the compliance role confirms.")
-    number = positive_int(request.POST.get("revision"), default=0) or None
+    form = ConfirmForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form.errors["revision"][0])
+        return redirect(f"{initiative.get_absolute_url()}#classification")
     try:
         confirmed = classification_confirm(
-            initiative=initiative, actor=request.user, revision_number=number
+            initiative=initiative,
+            actor=request.user,
+            revision_number=form.cleaned_data["revision"],
         )
     except ServiceError as error:
         messages.error(request, error.message)

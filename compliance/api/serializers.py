@@ -56,8 +56,8 @@ class ClassificationConfirmSerializer(StrictSerializer):
     revision = serializers.IntegerField(
         min_value=1,
         max_value=2_147_483_647,
-        required=False,
-        help_text="The number of the proposal you confirm; a newer one answers 409.",
+        help_text="The number of the proposal you confirm (required, as the version of an "
+        "edit is): a newer one answers 409.",
     )
 
 

@@ -100,6 +100,6 @@ class ClassificationViewSet(viewsets.ViewSet):
         services.classification_confirm(
             initiative=initiative,
             actor=request.user,
-            revision_number=serializer.validated_data.get("revision"),
+            revision_number=serializer.validated_data["revision"],
         )
         return Response(s.ClassificationSerializer(_document(initiative)).data)

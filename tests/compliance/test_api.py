@@ -54,7 +54,7 @@ def test_propose_then_confirm(owner, admin_user, initiative, gate):
 
 def test_confirming_a_replaced_proposal_or_nothing_is_a_conflict(owner, admin_user, initiative):
     admin = token_client(admin_user)
-    assert_error_shape(admin.post(url(initiative, "confirm/"), {}, format="json"), 409)
+    assert_error_shape(admin.post(url(initiative, "confirm/"), {"revision": 1}, format="json"), 409)
     owner_client = token_client(owner)
     owner_client.post(url(initiative), CREDIT_SCORING, format="json")
     owner_client.post(url(initiative), CREDIT_SCORING, format="json")
@@ -117,3 +117,12 @@ def test_the_initiative_list_filters_by_tier(viewer, initiative, team, owner, ex
     assert keys("high_risk") == []
     assert_error_shape(client.get("/api/v1/initiatives/", {"ai_tier": "spicy"}), 400)
     assert Classification.objects.count() == 1
+
+
+@pytest.mark.parametrize("body", [{}, {"revision": None}, {"revision": "latest"}, {"revision": 0}])
+def test_confirming_needs_the_number_of_the_proposal_seen(owner, admin_user, initiative, body):
+    # Without it, whatever proposal waited was confirmed, even one made after the reading.
+    token_client(owner).post(url(initiative), CREDIT_SCORING, format="json")
+    response = token_client(admin_user).post(url(initiative, "confirm/"), body, format="json")
+    assert_error_shape(response, 400)
+    assert "revision" in str(response.json())

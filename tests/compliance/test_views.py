@@ -83,6 +83,20 @@ def test_the_compliance_role_confirms(client, owner, compliance_officer, initiat
     assert Classification.objects.get(initiative=initiative).tier == "minimal"
 
 
+@pytest.mark.parametrize("revision", [None, "", "latest", "0"])
+def test_confirming_by_the_page_needs_the_proposal_seen(
+    client, owner, compliance_officer, initiative, revision
+):
+    # A POST without the number confirmed whatever proposal waited by then.
+    client.force_login(owner)
+    client.post(classification_url(initiative), {"role": "provider"})
+    client.force_login(compliance_officer)
+    data = {} if revision is None else {"revision": revision}
+    response = client.post(confirm_url(initiative), data, follow=True)
+    assert "out of date" in response.content.decode()
+    assert not Classification.objects.filter(initiative=initiative).exists()
+
+
 def test_a_prohibited_initiative_cannot_advance_by_the_page(
     client, initiative, gate, classify, executive
 ):
