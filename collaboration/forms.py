@@ -31,3 +31,16 @@ class CommentEditForm(BoundedForm):
 
 class UploadForm(BoundedForm):
     file = forms.FileField(label="Evidence file")
+
+
+class WatchForm(BoundedForm):
+    """Start (1) or stop (0) watching; anything else is refused, not taken as "stop"."""
+
+    watching = forms.TypedChoiceField(
+        choices=[("1", "Watch"), ("0", "Stop watching")],
+        coerce=lambda value: value == "1",
+        error_messages={
+            "required": "Say whether to watch (1) or stop (0).",
+            "invalid_choice": "Say whether to watch (1) or stop (0).",
+        },
+    )

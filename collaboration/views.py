@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from collaboration import files, selectors
-from collaboration.forms import CommentEditForm, CommentForm, UploadForm
+from collaboration.forms import CommentEditForm, CommentForm, UploadForm, WatchForm
 from collaboration.markdown import MENTION
 from collaboration.models import Attachment, Comment
 from collaboration.services import (
@@ -331,7 +331,14 @@ def live(request, key):
 @require_POST
 def watch_toggle(request, key):
     initiative = get_initiative_for_user(request.user, key)
-    watching = request.POST.get("watching") == "1"
+    form = WatchForm(request.POST)
+    if not form.is_valid():
+        return vary_on_htmx(
+            HttpResponse(
+                form.errors["watching"][0], status=400, content_type="text/plain; charset=utf-8"
+            )
+        )
+    watching = form.cleaned_data["watching"]
     watch_set(initiative=initiative, user=request.user, watching=watching)
     if is_partial_request(request):
         context = {"initiative": initiative, "watching": watching}

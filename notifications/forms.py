@@ -12,6 +12,10 @@ class DeliveryPreferencesForm(BoundedForm):
     """One optional `delivery_<kind>` choice per choosable kind; a value that is not one of
     `Delivery` is an error on that field (it was skipped without a word)."""
 
+    # The two switches of earlier versions of this form (and of scripts using it).
+    email_digest = forms.BooleanField(required=False)
+    email_reminders = forms.BooleanField(required=False)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for kind in CHOOSABLE_KINDS:

@@ -159,8 +159,8 @@ def preferences_update(request):
         # The two switches of earlier versions of this form (and of scripts using it).
         preference = notification_preference_set(
             user=request.user,
-            email_digest=request.POST.get("email_digest") == "on",
-            email_reminders=request.POST.get("email_reminders") == "on",
+            email_digest=form.cleaned_data["email_digest"],
+            email_reminders=form.cleaned_data["email_reminders"],
         )
     if is_partial_request(request):
         context = {

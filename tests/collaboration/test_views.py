@@ -271,3 +271,19 @@ def test_a_poll_after_the_session_expired_takes_the_page_to_sign_in(client, init
     assert response.content == b""
     # Without htmx it is the usual redirect to the sign-in page.
     assert client.get(live).status_code == 302
+
+
+@pytest.mark.parametrize("value", [None, "", "yes", "2", "1" * 5000])
+def test_a_watch_toggle_that_says_neither_watch_nor_stop_is_refused(
+    client, owner, initiative, value
+):
+    # Any value but "1" stopped watching without a word.
+    from collaboration.models import Watch
+
+    client.force_login(owner)
+    url = reverse("collaboration:watch", args=[initiative.key])
+    client.post(url, {"watching": "1"})
+    data = {} if value is None else {"watching": value}
+    response = client.post(url, data, HTTP_HX_REQUEST="true")
+    assert response.status_code == 400
+    assert Watch.objects.filter(initiative=initiative, user=owner).exists()

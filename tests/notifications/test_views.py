@@ -180,9 +180,7 @@ def test_bell_for_an_expired_session_leaves_the_link_alone(client):
 
 
 @pytest.mark.parametrize("htmx", [True, False])
-def test_an_unknown_delivery_is_refused_beside_its_choice_and_nothing_is_saved(
-    client, owner, htmx
-):
+def test_an_unknown_delivery_is_refused_beside_its_choice_and_nothing_is_saved(client, owner, htmx):
     # An unknown value was skipped without a word: the page said "Saved."
     from notifications.models import CHOOSABLE_KINDS, DeliveryPreference
 
