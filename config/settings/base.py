@@ -300,6 +300,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apiauth.schema.add_error_responses",
+        "apiauth.schema.add_examples",
     ],
 }
 
