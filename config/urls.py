@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.auth.views import LoginView
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -8,7 +8,7 @@ from core.health import healthz
 from core.views import favicon
 from initiatives import converters  # noqa: F401  (registers <initiative_key:…>)
 from reports.views import initiative_brief
-from teams.forms import SignInForm
+from teams.forms import BoundedPasswordChangeForm, BoundedSetPasswordForm, SignInForm
 from teams.password_reset import password_reset
 
 urlpatterns = [
@@ -18,11 +18,40 @@ urlpatterns = [
     path("", include("gates.urls")),
     path("", include("collaboration.urls")),
     path("", include("compliance.urls")),
-    # Before Django's auth URLs: the sign-in form with bounded fields.
-    path("accounts/login/", LoginView.as_view(authentication_form=SignInForm), name="login"),
-    # Before Django's own: the same view with a form that throttles the emails.
+    # Django's account views (the paths and names of django.contrib.auth.urls), each with a
+    # bounded form; the password reset's form also throttles the emails.
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(authentication_form=SignInForm),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password_change/",
+        auth_views.PasswordChangeView.as_view(form_class=BoundedPasswordChangeForm),
+        name="password_change",
+    ),
+    path(
+        "accounts/password_change/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
     path("accounts/password_reset/", password_reset, name="password_reset"),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path(
+        "accounts/password_reset/done/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(form_class=BoundedSetPasswordForm),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
     path("admin/", admin.site.urls),
     path("inbox/", include("notifications.urls")),
     path("dashboard/", include("reports.urls")),

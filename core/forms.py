@@ -3,7 +3,8 @@
 `BoundedForm` and `BoundedModelForm` (or `BoundedFormMixin` on a form from elsewhere, such
 as the sign-in form) give every text field a maximum length, every number a range its
 column and derived figures hold, and every date a sane range, so no input reaches a
-column or a calculation it does not fit. `VersionField` is the hidden row version of an
+column or a calculation it does not fit; a password field takes at most
+`PASSWORD_MAX_LENGTH` characters. `VersionField` is the hidden row version of an
 optimistic edit: required, a whole number, never missing.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.core import validators
 from django.core.exceptions import FieldDoesNotExist
 
@@ -40,7 +42,10 @@ def _has(field, validator_class, limit) -> bool:
 
 def bound_text(field: forms.CharField, column=None) -> None:
     if field.max_length is None:
-        field.max_length = getattr(column, "max_length", None) or TEXT_MAX_LENGTH
+        if isinstance(field.widget, forms.PasswordInput):
+            field.max_length = settings.PASSWORD_MAX_LENGTH
+        else:
+            field.max_length = getattr(column, "max_length", None) or TEXT_MAX_LENGTH
     if not _has(field, validators.MaxLengthValidator, field.max_length):
         field.validators.append(validators.MaxLengthValidator(field.max_length))
     field.widget.attrs.setdefault("maxlength", str(field.max_length))

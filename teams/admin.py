@@ -2,6 +2,13 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.db.models import Count
 
+from teams.forms import (
+    BoundedAdminAuthenticationForm,
+    BoundedAdminPasswordChangeForm,
+    BoundedAdminSitePasswordChangeForm,
+    BoundedUserChangeForm,
+    BoundedUserCreationForm,
+)
 from teams.models import Team, TeamMembership
 
 
@@ -74,7 +81,19 @@ def send_invitations(modeladmin, request, queryset):
     modeladmin.message_user(request, f"Sent {sent} set-password link(s).")
 
 
-# Django's own user admin gains the action; the add-user form stays as it is.
+# The admin's sign-in and change-my-password forms, bounded like every other.
+admin.site.login_form = BoundedAdminAuthenticationForm
+admin.site.password_change_form = BoundedAdminSitePasswordChangeForm
+
+# Django's own user admin gains the action, and its forms are the bounded ones.
 _user_admin = admin.site._registry.get(get_user_model())
 if _user_admin is not None:
-    _user_admin.actions = [*(_user_admin.actions or []), send_invitations]
+
+    class BoundedUserAdmin(type(_user_admin)):
+        form = BoundedUserChangeForm
+        add_form = BoundedUserCreationForm
+        change_password_form = BoundedAdminPasswordChangeForm
+        actions = [*(_user_admin.actions or []), send_invitations]
+
+    admin.site.unregister(get_user_model())
+    admin.site.register(get_user_model(), BoundedUserAdmin)

@@ -1,6 +1,14 @@
 from django import forms
+from django.contrib.admin import forms as admin_forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import (
+    AdminPasswordChangeForm,
+    AdminUserCreationForm,
+    AuthenticationForm,
+    PasswordChangeForm,
+    SetPasswordForm,
+    UserChangeForm,
+)
 
 from core.forms import BoundedForm, BoundedFormMixin
 from core.web import person_name
@@ -66,3 +74,34 @@ class PeopleFilterForm(BoundedForm):
 class SignInForm(BoundedFormMixin, AuthenticationForm):
     """The sign-in form with every field bounded: a username longer than the column is
     refused by the form, before the lockout records the attempt (it answered 500)."""
+
+
+# Django's own account and admin forms, bounded like every form of Tollgate's (a new
+# password is hashed: an unbounded one lets a single request hold a worker). The URL conf
+# and the user admin use these; tests/test_input_properties.py finds every form they use.
+class BoundedSetPasswordForm(BoundedFormMixin, SetPasswordForm):
+    pass
+
+
+class BoundedPasswordChangeForm(BoundedFormMixin, PasswordChangeForm):
+    pass
+
+
+class BoundedAdminAuthenticationForm(BoundedFormMixin, admin_forms.AdminAuthenticationForm):
+    pass
+
+
+class BoundedAdminSitePasswordChangeForm(BoundedFormMixin, admin_forms.AdminPasswordChangeForm):
+    """The admin's own "change my password" (asks for the old one)."""
+
+
+class BoundedAdminPasswordChangeForm(BoundedFormMixin, AdminPasswordChangeForm):
+    """An admin setting somebody's password (no old one)."""
+
+
+class BoundedUserCreationForm(BoundedFormMixin, AdminUserCreationForm):
+    pass
+
+
+class BoundedUserChangeForm(BoundedFormMixin, UserChangeForm):
+    pass

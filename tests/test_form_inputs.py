@@ -83,3 +83,87 @@ def test_a_measurement_beyond_the_float_limit_is_refused_by_the_form(
     response = client.post(url, {"value": value})
     assert response.status_code == 200 and 'id="id_value_error"' in response.content.decode()
     assert not Measurement.objects.filter(target=target).exists()
+
+
+LONG_PASSWORD = "Aa1!" * 1025  # 4,100 characters, past PASSWORD_MAX_LENGTH
+
+
+def _reset_link(user) -> str:
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    return reverse("password_reset_confirm", args=[uid, token])
+
+
+def test_a_new_password_past_the_limit_is_refused_at_reset(settings):
+    user = get_user_model().objects.create_user("resetting", password="old-pass-123")
+    client = Client()
+    # The link redirects to a URL without the token, which the form is posted to.
+    form_url = client.get(_reset_link(user)).url
+    response = client.post(
+        form_url, {"new_password1": LONG_PASSWORD, "new_password2": LONG_PASSWORD}
+    )
+    assert response.status_code == 200
+    assert f"at most {settings.PASSWORD_MAX_LENGTH} characters" in response.content.decode()
+    user.refresh_from_db()
+    assert user.check_password("old-pass-123")
+
+
+def test_a_new_password_within_the_limit_is_taken_at_reset():
+    user = get_user_model().objects.create_user("resetting", password="old-pass-123")
+    client = Client()
+    form_url = client.get(_reset_link(user)).url
+    new = "Quiet-harbour-7-lanterns"
+    response = client.post(form_url, {"new_password1": new, "new_password2": new})
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password(new)
+
+
+@pytest.mark.parametrize(
+    ("url", "fields"),
+    [
+        ("/accounts/password_change/", ("new_password1", "new_password2")),
+        ("/admin/password_change/", ("new_password1", "new_password2")),
+    ],
+)
+def test_a_new_password_past_the_limit_is_refused_on_change(url, fields, settings):
+    user = get_user_model().objects.create_user(
+        "changing", password="old-pass-123", is_staff=True, is_superuser=True
+    )
+    client = Client()
+    client.force_login(user)
+    data = {"old_password": "old-pass-123", **dict.fromkeys(fields, LONG_PASSWORD)}
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert f"at most {settings.PASSWORD_MAX_LENGTH} characters" in response.content.decode()
+    user.refresh_from_db()
+    assert user.check_password("old-pass-123")
+
+
+def test_the_admin_refuses_a_new_password_past_the_limit_for_somebody(settings):
+    admin = get_user_model().objects.create_superuser("boss", password="boss-pass-123")
+    other = get_user_model().objects.create_user("other", password="old-pass-123")
+    client = Client()
+    client.force_login(admin)
+    url = reverse("admin:auth_user_password_change", args=[other.pk])
+    data = {"password1": LONG_PASSWORD, "password2": LONG_PASSWORD, "usable_password": "true"}
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert f"at most {settings.PASSWORD_MAX_LENGTH} characters" in response.content.decode()
+    other.refresh_from_db()
+    assert other.check_password("old-pass-123")
+    added = client.post(
+        reverse("admin:auth_user_add"),
+        {
+            "username": "newcomer",
+            "password1": LONG_PASSWORD,
+            "password2": LONG_PASSWORD,
+            "usable_password": "true",
+        },
+    )
+    assert added.status_code == 200
+    assert not get_user_model().objects.filter(username="newcomer").exists()

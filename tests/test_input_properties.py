@@ -149,26 +149,44 @@ def _url_conf_forms() -> list[type]:
             elif isinstance(pattern, URLPattern):
                 initkwargs = getattr(pattern.callback, "view_initkwargs", {}) or {}
                 view_class = getattr(pattern.callback, "view_class", None)
+                # The form the view uses: LoginView's authentication_form wins over form_class.
                 for name in ("authentication_form", "form_class"):
                     form = initkwargs.get(name) or getattr(view_class, name, None)
                     if isinstance(form, type) and issubclass(form, forms.BaseForm):
                         found.append(form)
+                        break
 
     walk(get_resolver().url_patterns)
     return found
 
 
+def _admin_forms() -> list[type]:
+    """Form classes the admin site uses: its sign-in and password forms, and every
+    ModelAdmin's own form, add form and change-password form."""
+    from django.contrib import admin
+    from django.contrib.admin import forms as admin_forms
+
+    found = [
+        admin.site.login_form or admin_forms.AdminAuthenticationForm,
+        admin.site.password_change_form or admin_forms.AdminPasswordChangeForm,
+    ]
+    for model_admin in admin.site._registry.values():
+        for name in ("form", "add_form", "change_password_form"):
+            form = getattr(model_admin, name, None)
+            if isinstance(form, type) and form is not forms.ModelForm:
+                found.append(form)
+    return found
+
+
 def _forms() -> list[type]:
     get_resolver().url_patterns  # imports every view, and with them every form  # noqa: B018
-    found = [*_subclasses(forms.BaseForm), *_url_conf_forms()]
     project = _project_modules()
+    # Tollgate's own forms, and whatever form the URL conf and the admin use, from
+    # whatever package (Django's account forms were unbounded until used through here).
+    own = [form for form in _subclasses(forms.BaseForm) if form.__module__ != "core.forms"]
+    own = [form for form in own if form.__module__.split(".")[0] in project]
     return sorted(
-        {
-            form
-            for form in found
-            if form.__module__.split(".")[0] in project
-            and form.__module__ != "core.forms"  # the bases themselves
-        },
+        {*own, *_url_conf_forms(), *_admin_forms()},
         key=lambda cls: f"{cls.__module__}.{cls.__qualname__}",
     )
 
@@ -200,6 +218,16 @@ def test_discovery_finds_the_inputs():
     assert "InitiativeFilterSerializer" in names
     form_names = {cls.__name__ for cls in _forms()}
     assert {"MeasurementForm", "InitiativeForm", "SignInForm", "BusinessCaseForm"} <= form_names
+    # The account forms of the URL conf and the admin site's forms.
+    assert {
+        "BoundedSetPasswordForm",
+        "BoundedPasswordChangeForm",
+        "BoundedAdminAuthenticationForm",
+        "BoundedAdminSitePasswordChangeForm",
+        "BoundedAdminPasswordChangeForm",
+        "BoundedUserCreationForm",
+        "BoundedUserChangeForm",
+    } <= form_names
     assert len(_json_operations()) >= 8
 
 
@@ -308,15 +336,27 @@ def form_arguments(initiative, gate, team, owner):
         "frameworks": list(Framework.objects.all()),
         "teams": [team],
         "owners": [owner],
+        "user": owner,
         "about_choices": (),
         "request": None,
     }
 
 
+def _init_parameters(form_class) -> dict:
+    """The named parameters of every __init__ down the MRO (a mixin's *args, **kwargs
+    passes them through), up to Django's form bases."""
+    parameters: dict = {}
+    for cls in form_class.__mro__:
+        if cls in (forms.BaseForm, forms.BaseModelForm) or "__init__" not in vars(cls):
+            continue
+        for name, parameter in inspect.signature(cls.__init__).parameters.items():
+            parameters.setdefault(name, parameter)
+    return parameters
+
+
 def _build_form(form_class, data, arguments):
-    signature = inspect.signature(form_class.__init__)
     kwargs = {}
-    for name, parameter in signature.parameters.items():
+    for name, parameter in _init_parameters(form_class).items():
         if name in ("self", "data", "args", "kwargs") or parameter.kind in (
             parameter.VAR_POSITIONAL,
             parameter.VAR_KEYWORD,

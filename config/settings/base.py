@@ -300,6 +300,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apiauth.schema.add_error_responses",
+        "apiauth.schema.add_examples",
     ],
 }
 
@@ -387,6 +388,9 @@ TOLLGATE_PASSWORD_RESET_RATE = env("TOLLGATE_PASSWORD_RESET_RATE", default="3/ho
 TOLLGATE_PASSWORD_RESET_CLIENT_RATE = env("TOLLGATE_PASSWORD_RESET_CLIENT_RATE", default="20/hour")
 # Password reset and invitation links expire after three days.
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24 * 3
+# The longest password any form takes: a new one is hashed, and hashing megabytes of
+# text would let one request hold a worker (core.forms bounds every password field).
+PASSWORD_MAX_LENGTH = 4096
 
 # OpenID Connect single sign-on, off unless OIDC_RP_CLIENT_ID is set.
 OIDC_ENABLED = bool(env("OIDC_RP_CLIENT_ID", default=""))
