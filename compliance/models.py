@@ -16,9 +16,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from initiatives.models import Framework, Initiative, Stage
+from teams.roles import PortfolioRole
 
-# The Django group of people who may confirm a classification besides portfolio admins.
-COMPLIANCE_GROUP = "compliance"
+# The portfolio role (a Django group) that may confirm a classification besides portfolio admins.
+COMPLIANCE_GROUP = PortfolioRole.COMPLIANCE
 
 
 class Tier(models.TextChoices):
