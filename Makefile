@@ -29,8 +29,8 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	@echo ""
-	@echo "Tollgate is at http://127.0.0.1:$(PORT)/  —  log in as admin, exec, pm, pm2, contrib"
-	@echo "or viewer, password tollgate-demo. Stop with Ctrl-C."
+	@echo "Tollgate is at http://127.0.0.1:$(PORT)/  —  log in as admin, exec, pm, pm2, contrib,"
+	@echo "viewer or compliance, password tollgate-demo. Stop with Ctrl-C."
 	@echo ""
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 

@@ -41,6 +41,10 @@ def _bound_field(field: serializers.Field) -> None:
         _bound_field(field.child)
 
 
+def _all_integers(choices) -> bool:
+    return all(isinstance(key, int) and not isinstance(key, bool) for key in choices)
+
+
 def _raw_problem(field: serializers.Field, value, typed: bool) -> str | None:
     """Why a value as sent cannot be this field's, before any conversion; None if it may be.
 
@@ -66,7 +70,12 @@ def _raw_problem(field: serializers.Field, value, typed: bool) -> str | None:
         return None
     if isinstance(field, serializers.ChoiceField):
         # True == 1 would pick the choice 1.
-        return "Send one of the choices." if isinstance(value, bool | list | dict) else None
+        if isinstance(value, bool | list | dict):
+            return "Send one of the choices."
+        # In JSON a choice has the type of the choices: 1, not "1", for a number's choices.
+        if typed and field.choices and _all_integers(field.choices):
+            return None if isinstance(value, int) else "Send one of the choices, as a number."
+        return None
     if isinstance(field, serializers.DateTimeField | serializers.DateField):
         if typed and not isinstance(value, str):
             return "Send a date as text (ISO 8601)."
@@ -103,7 +112,7 @@ class StrictSerializer(serializers.Serializer):
 
     - fields it does not know are refused (400), not ignored;
     - JSON values must have the field's type: numbers are numbers (not booleans or
-      numeric strings), text is text (not numbers);
+      numeric strings), text is text (not numbers), a choice among numbers is a number;
     - every text, number and date is bounded by `core.bounds`, so nothing accepted
       overflows a column or a figure derived from it.
     """

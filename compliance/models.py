@@ -17,9 +17,10 @@ from django.utils import timezone
 
 from core.fields import ChoiceListField
 from initiatives.models import Framework, Initiative, Stage
+from teams.roles import PortfolioRole
 
-# The Django group of people who may confirm a classification besides portfolio admins.
-COMPLIANCE_GROUP = "compliance"
+# The portfolio role (a Django group) that may confirm a classification besides portfolio admins.
+COMPLIANCE_GROUP = PortfolioRole.COMPLIANCE
 
 
 class Tier(models.TextChoices):

@@ -46,8 +46,12 @@ from initiatives.models import Initiative
 RECLASSIFIED = "reclassified"
 
 
-def _catalogue() -> list[ObligationSpec]:
+def obligation_catalogue() -> list[ObligationSpec]:
+    """The active catalogue as the classifier reads it."""
     return [ObligationSpec.of(obligation) for obligation in active_catalogue()]
+
+
+_catalogue = obligation_catalogue
 
 
 @transaction.atomic
@@ -57,10 +61,12 @@ def classification_propose(
     actor: Actor,
     answers: dict,
     questionnaire_version: int = QUESTIONNAIRE_VERSION,
+    at: datetime.datetime | None = None,
 ) -> ClassificationRevision:
     """Record answers to the questionnaire as a proposed classification awaiting confirmation.
 
     A proposal still waiting is superseded by the new one. Returns the new revision.
+    `at` is when it was proposed (an import replays history); empty: now.
     Raises ValidationError naming each answer that does not fit the questionnaire.
     """
     try:
@@ -85,6 +91,7 @@ def classification_propose(
         reasons=result.reasons,
         obligation_codes=result.obligations,
         classified_by=actor if actor is not None and actor.is_authenticated else None,
+        classified_at=at or timezone.now(),
     )
     activity_log(
         actor=actor,
@@ -93,6 +100,7 @@ def classification_propose(
         obj=revision,
         after=result.tier,
         message=f"proposed the AI Act classification {Tier(result.tier).label}",
+        at=at,
     )
     return revision
 
@@ -104,13 +112,15 @@ def classification_confirm(
     actor: Actor,
     revision_number: int | None = None,
     at: datetime.datetime | None = None,
+    announce: bool = True,
 ) -> Classification:
     """Confirm the proposal waiting: it becomes the initiative's classification, its
     obligations land on the gates, and the next review date is set by the tier.
 
     `revision_number` is the proposal the confirmer saw; a newer one raises StaleEdit.
     Raises PermissionDenied unless the actor is a portfolio admin or has the compliance
-    role, and InvalidState when nothing awaits confirmation.
+    role, and InvalidState when nothing awaits confirmation. Imported history (not
+    `announce`) tells no integration.
     """
     if actor is None or not may_confirm(actor):
         raise PermissionDenied(
@@ -162,6 +172,13 @@ def classification_confirm(
         message=f"confirmed the AI Act classification {Tier(result.tier).label}",
         at=now,
     )
+    if announce:
+        _announce(locked, proposal, classification, previous, result, actor, now)
+    return classification
+
+
+def _announce(locked, proposal, classification, previous, result, actor, now) -> None:
+    """initiative.classified, once the confirmation commits."""
     publish_on_commit(
         Event.INITIATIVE_CLASSIFIED,
         {
@@ -183,7 +200,6 @@ def classification_confirm(
             "next_review_on": classification.next_review_on.isoformat(),
         },
     )
-    return classification
 
 
 @transaction.atomic

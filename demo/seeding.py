@@ -25,7 +25,7 @@ from teams.roles import PortfolioRole
 
 DEMO_PASSWORD = "tollgate-demo"
 EMAIL_DOMAIN = "tollgate.example"
-DEMO_LOGINS = ["admin", "exec", "pm", "pm2", "contrib", "viewer"]
+DEMO_LOGINS = ["admin", "exec", "pm", "pm2", "contrib", "viewer", "compliance"]
 
 
 class DemoNotLoaded(Exception):

@@ -13,10 +13,11 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from compliance.services import classification_confirm, classification_propose
 from gates.models import ChecklistItem, Gate
 from gates.services import ChecklistChange as ItemChange
 from gates.services import (
@@ -44,6 +45,7 @@ from portfolio_import.planning import (
     RESUME,
     REVIEW,
     ChecklistChange,
+    ClassificationRow,
     HistoryStep,
     InitiativePlan,
     MeasurementRow,
@@ -117,7 +119,12 @@ class Applier:
             self._update(initiative)
         quiet, busy = [], []
         for initiative in self.plan.initiatives:
-            has_events = initiative.new_steps or initiative.checklist or initiative.completed
+            has_events = (
+                initiative.new_steps
+                or initiative.checklist
+                or initiative.completed
+                or initiative.classification
+            )
             (busy if has_events else quiet).append(initiative)
         # Measurements alone need no replay in order: one batch for all of them.
         self._measurements([row for initiative in quiet for row in self._fresh(initiative)])
@@ -316,6 +323,8 @@ class Applier:
                 self._decide(plan, event.row)
             elif event.kind == "complete":
                 self._complete(plan, event.at)
+            elif event.kind == "classification":
+                self._classify(plan, event.row)
         self._ticks(plan, ticks)
         self._measurements(readings)
 
@@ -378,8 +387,31 @@ class Applier:
             events.append(_Event(at, order, "checklist", change))
         if plan.completed:
             events.append(_Event(max(last, self.now), 3, "complete", None))
+        if plan.classification is not None:
+            # Before anything else at its moment: its obligations join the gate in play.
+            events.append(_Event(plan.classification.at, -1, "classification", plan.classification))
         events.sort(key=lambda event: (event.at, event.order))
         return events
+
+    def _classify(self, plan: InitiativePlan, row: ClassificationRow) -> None:
+        """Propose and confirm at the time it was confirmed: the obligations land on the gate
+        in play then, and on later gates as the history opens them."""
+        try:
+            classification_propose(
+                initiative=plan.existing,
+                actor=row.classified_by,
+                answers=row.answers,
+                questionnaire_version=row.questionnaire_version,
+                at=row.at,
+            )
+            classification_confirm(
+                initiative=plan.existing,
+                actor=row.confirmed_by or self.actor,
+                at=row.at,
+                announce=False,
+            )
+        except (ValidationError, ServiceError, PermissionDenied) as error:
+            raise RowFailed(row.outcome, "answers", _messages(error)) from error
 
     def _complete(self, plan: InitiativePlan, at) -> None:
         try:

@@ -218,5 +218,48 @@ MEMBERS = Table(
     ),
 )
 
-TABLES: tuple[Table, ...] = (INITIATIVES, HISTORY, CHECKLIST, MEASUREMENTS, MEMBERS)
+CLASSIFICATIONS = Table(
+    "classifications",
+    "The confirmed EU AI Act classification of each initiative: the questionnaire's answers, "
+    "replayed through the same proposal and confirmation as in Tollgate, at the time it was "
+    "confirmed, so its obligations land on the gates in play then. An initiative already "
+    "confirmed with the same answers is left as it is.",
+    (
+        INITIATIVE_REF,
+        Column(
+            "answers",
+            "The questionnaire's answers as a JSON object; a question left out answers no or none.",
+            '{"role": "deployer", "annex_iii_area": "employment"}',
+            required=True,
+        ),
+        Column("questionnaire_version", "Empty: the current questionnaire.", "1"),
+        Column(
+            "tier",
+            "prohibited, high_risk, limited or minimal: what the answers lead to, checked; "
+            "empty: not checked.",
+            "high_risk",
+        ),
+        Column("classified_by", "Username or email of who answered; empty: the owner.", "pm"),
+        Column(
+            "confirmed_by",
+            "Username or email of a portfolio admin or compliance officer; empty: you.",
+            "admin",
+        ),
+        Column(
+            "confirmed_at",
+            "When it was confirmed (date, or date and time); empty: now.",
+            "2025-03-10",
+            is_time=True,
+        ),
+    ),
+)
+
+TABLES: tuple[Table, ...] = (
+    INITIATIVES,
+    HISTORY,
+    CHECKLIST,
+    MEASUREMENTS,
+    MEMBERS,
+    CLASSIFICATIONS,
+)
 TABLES_BY_NAME = {table.name: table for table in TABLES}

@@ -22,6 +22,10 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from compliance.classifier import QUESTIONNAIRE_VERSION, AnswerError, answers_clean, classify
+from compliance.models import Classification, Tier
+from compliance.policy import may_confirm
+from compliance.services import obligation_catalogue
 from gates.models import Decision
 from initiatives.models import (
     BusinessCase,
@@ -34,7 +38,14 @@ from initiatives.models import (
 )
 from initiatives.services import initiative_people_validate
 from portfolio_import import values
-from portfolio_import.columns import CHECKLIST, HISTORY, INITIATIVES, MEASUREMENTS, MEMBERS
+from portfolio_import.columns import (
+    CHECKLIST,
+    CLASSIFICATIONS,
+    HISTORY,
+    INITIATIVES,
+    MEASUREMENTS,
+    MEMBERS,
+)
 from portfolio_import.reading import Sheet
 from portfolio_import.report import Action, RowOutcome
 from portfolio_import.values import CellError
@@ -144,6 +155,16 @@ class MemberRow:
 
 
 @dataclass
+class ClassificationRow:
+    outcome: RowOutcome
+    answers: dict
+    questionnaire_version: int
+    classified_by: object | None
+    confirmed_by: object | None
+    at: datetime.datetime
+
+
+@dataclass
 class InitiativePlan:
     """Everything the file says about one initiative, new or already in Tollgate."""
 
@@ -164,6 +185,7 @@ class InitiativePlan:
     checklist: list[ChecklistChange] = field(default_factory=list)
     measurements: list[MeasurementRow] = field(default_factory=list)
     members: list[MemberRow] = field(default_factory=list)
+    classification: ClassificationRow | None = None
     # Worked out from the history: where the initiative starts and how far it is replayed.
     start_stage: Stage | None = None
     start_at: datetime.datetime | None = None
@@ -205,6 +227,7 @@ class Lookups:
             HISTORY.name: ["decided_by"],
             CHECKLIST.name: ["updated_by"],
             MEMBERS.name: ["person"],
+            CLASSIFICATIONS.name: ["classified_by", "confirmed_by"],
         }
         for table, columns in person_columns.items():
             for _, row in sheets[table].rows if table in sheets else []:
@@ -224,7 +247,13 @@ class Lookups:
                             if column != "key"
                             else str(row[column]).strip().upper()
                         )
-        for table in (HISTORY.name, CHECKLIST.name, MEASUREMENTS.name, MEMBERS.name):
+        for table in (
+            HISTORY.name,
+            CHECKLIST.name,
+            MEASUREMENTS.name,
+            MEMBERS.name,
+            CLASSIFICATIONS.name,
+        ):
             for _, row in sheets[table].rows if table in sheets else []:
                 if not values.is_blank(row.get("initiative")):
                     refs.add(str(row["initiative"]).strip())
@@ -319,14 +348,27 @@ class Planner:
         self._attach(CHECKLIST.name, self._checklist_row)
         self._attach(MEASUREMENTS.name, self._measurement_row)
         self._attach(MEMBERS.name, self._member_row)
+        self.catalogue = obligation_catalogue()
+        self._attach(CLASSIFICATIONS.name, self._classification_row)
         existing_ids = [plan.existing.pk for plan in self.plan.initiatives if plan.existing]
         self.recorded = _recorded_histories(existing_ids)
         self.visited, self.starts = _visited_stages(existing_ids)
+        self.classified = {
+            classification.initiative_id: classification
+            for classification in Classification.objects.filter(
+                initiative_id__in=[
+                    plan.existing.pk
+                    for plan in self.plan.initiatives
+                    if plan.existing and plan.classification
+                ]
+            ).select_related("revision")
+        }
         for initiative in self.plan.initiatives:
             self._check_history(initiative)
             self._check_checklist(initiative)
             self._check_measurements(initiative)
             self._check_members(initiative)
+            self._check_classification(initiative)
             self._settle_action(initiative)
         return self.plan
 
@@ -764,6 +806,44 @@ class Planner:
         if outcome.ok and person is not None and role:
             initiative.members.append(MemberRow(outcome, person, role, allocation or 100))
 
+    def _classification_row(self, outcome, row, sheet, initiative: InitiativePlan) -> None:
+        if initiative.classification is not None:
+            outcome.problem("initiative", "Another row classifies this initiative too.")
+            return
+        version = (
+            self._cell(outcome, row, "questionnaire_version", values.integer, minimum=1, maximum=99)
+            or QUESTIONNAIRE_VERSION
+        )
+        answers = None
+        if self._required(outcome, row, "answers"):
+            answers = self._cell(outcome, row, "answers", values.json_object, max_length=5000)
+        if answers is not None:
+            try:
+                answers = answers_clean(answers, version)
+            except AnswerError as error:
+                for key, message in error.errors.items():
+                    column = (
+                        "questionnaire_version" if key == "questionnaire_version" else "answers"
+                    )
+                    outcome.problem(column, f"{key}: {message}")
+                answers = None
+        tier = self._cell(outcome, row, "tier", values.choice, {t: t for t in Tier.values})
+        if answers is not None and tier and classify(answers, self.catalogue).tier != tier:
+            found = classify(answers, self.catalogue).tier
+            outcome.problem("tier", f"The answers lead to {found}, not {tier}.")
+        classified_by = self._person(outcome, row, "classified_by")
+        confirmed_by = self._person(outcome, row, "confirmed_by")
+        if confirmed_by is not None and not may_confirm(confirmed_by):
+            outcome.problem(
+                "confirmed_by",
+                f"{confirmed_by.username} is neither a portfolio admin nor a compliance officer.",
+            )
+        at = self._moment(outcome, row, "confirmed_at", sheet) or self.plan.now
+        if outcome.ok and answers is not None:
+            initiative.classification = ClassificationRow(
+                outcome, answers, version, classified_by, confirmed_by, at
+            )
+
     # -- checks across rows -------------------------------------------------------------------
 
     def _check_history(self, plan: InitiativePlan) -> None:
@@ -1058,6 +1138,30 @@ class Planner:
                 row.outcome.problem("person", "This person has this role on another row too.")
             seen.add(identity)
             row.outcome.action = Action.UNCHANGED if identity in held else Action.CREATE
+
+    def _check_classification(self, plan: InitiativePlan) -> None:
+        row = plan.classification
+        if row is None:
+            return
+        if plan.existing is None and plan.start_at is not None and row.at < plan.start_at:
+            row.outcome.problem(
+                "confirmed_at",
+                f"Before {plan.label} started ({timezone.localtime(plan.start_at):%Y-%m-%d}).",
+            )
+        if row.classified_by is None:
+            row.classified_by = plan.fields.get("owner") or (
+                plan.existing.owner if plan.existing else None
+            )
+        current = self.classified.get(plan.existing.pk) if plan.existing else None
+        same = current is not None and (
+            current.revision.answers == row.answers
+            and current.revision.questionnaire_version == row.questionnaire_version
+        )
+        if same:
+            row.outcome.action = Action.UNCHANGED
+            plan.classification = None
+        else:
+            row.outcome.action = Action.CREATE if current is None else Action.UPDATE
 
     def _settle_action(self, plan: InitiativePlan) -> None:
         outcome = plan.outcome

@@ -8,6 +8,7 @@ or raises CellError with the reason.
 from __future__ import annotations
 
 import datetime
+import json
 import math
 import re
 from decimal import Decimal, InvalidOperation
@@ -158,6 +159,20 @@ def moment(
 def day(value, *, epoch: datetime.datetime, now: datetime.datetime) -> datetime.date:
     when, _ = moment(value, epoch=epoch, now=now)
     return timezone.localtime(when).date()
+
+
+def json_object(value, *, max_length: int) -> dict:
+    """A JSON object written in a cell, e.g. {"role": "provider"}."""
+    raw = str(value).strip()
+    if len(raw) > max_length:
+        raise CellError(f"At most {max_length} characters.")
+    try:
+        parsed = json.loads(raw)
+    except ValueError as error:
+        raise CellError(f"Not JSON: {error.msg} (at character {error.pos}).") from error
+    if not isinstance(parsed, dict):
+        raise CellError('A JSON object, e.g. {"role": "provider"}.')
+    return parsed
 
 
 def choice(value, options: dict[str, str]) -> str:

@@ -19,6 +19,7 @@ from gates.models import ChecklistItem, Gate, GateDecision, StageTransition
 from initiatives.models import Activity, Initiative, Measurement, Target
 from portfolio_import.columns import (
     CHECKLIST,
+    CLASSIFICATIONS,
     HISTORY,
     INITIATIVES,
     MEASUREMENTS,
@@ -127,6 +128,7 @@ def portfolio_workbook(*, scope=None) -> bytes:
     _checklist_sheet(workbook, ids)
     _measurements_sheet(workbook, ids)
     _members_sheet(workbook, ids)
+    _classifications_sheet(workbook, ids)
     return _save(workbook)
 
 
@@ -314,3 +316,39 @@ def _members_sheet(workbook, ids: list[int]) -> None:
         )
         for row in rows:
             sheet.append(list(row))
+
+
+def _classifications_sheet(workbook, ids: list[int]) -> None:
+    """Each initiative's confirmed classification: the answers that led to it, replayed on
+    import through the same proposal and confirmation."""
+    import json
+
+    from compliance.models import Classification
+
+    sheet = _header(workbook, CLASSIFICATIONS)
+    for chunk in _chunks(ids):
+        rows = (
+            Classification.objects.filter(initiative_id__in=chunk)
+            .order_by("initiative__key")
+            .values_list(
+                "initiative__key",
+                "revision__answers",
+                "revision__questionnaire_version",
+                "tier",
+                "revision__classified_by__username",
+                "revision__confirmed_by__username",
+                "confirmed_at",
+            )
+        )
+        for key, answers, version, tier, classified_by, confirmed_by, at in rows:
+            sheet.append(
+                [
+                    key,
+                    json.dumps(answers, sort_keys=True),
+                    version,
+                    tier,
+                    classified_by,
+                    confirmed_by,
+                    _moment(at),
+                ]
+            )

@@ -9,7 +9,9 @@ from teams.models import Team, TeamMembership
 from teams.roles import PortfolioRole, has_role, team_roles
 
 # Roles that read every initiative in the portfolio.
-READ_ALL_ROLES = frozenset({PortfolioRole.ADMIN, PortfolioRole.EXECUTIVE, PortfolioRole.VIEWER})
+READ_ALL_ROLES = frozenset(
+    {PortfolioRole.ADMIN, PortfolioRole.EXECUTIVE, PortfolioRole.VIEWER, PortfolioRole.COMPLIANCE}
+)
 # Who may own an initiative, and who may sponsor one (the sponsor is its default gatekeeper).
 OWNER_ROLES = frozenset({PortfolioRole.PRODUCT_MANAGER, PortfolioRole.ADMIN})
 SPONSOR_ROLES = frozenset({PortfolioRole.EXECUTIVE, PortfolioRole.ADMIN})
@@ -37,7 +39,7 @@ def is_admin(user) -> bool:
 
 
 def reads_everything(user) -> bool:
-    """Admins, executives and viewers read the whole portfolio."""
+    """Admins, executives, viewers and compliance officers read the whole portfolio."""
     return has_role(user, READ_ALL_ROLES)
 
 

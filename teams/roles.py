@@ -17,6 +17,8 @@ class PortfolioRole(models.TextChoices):
     PRODUCT_MANAGER = "product_manager", "Product manager"
     CONTRIBUTOR = "contributor", "Contributor"
     VIEWER = "viewer", "Viewer"
+    # Reads the whole portfolio and confirms EU AI Act classifications (compliance.policy).
+    COMPLIANCE = "compliance", "Compliance officer"
 
 
 class StageRole(models.TextChoices):

@@ -415,3 +415,42 @@ def test_every_form_field_is_bounded(form_class, form_arguments):
             assert field.max_value is not None and field.min_value is not None, name
         if isinstance(field, forms.DateField | forms.DateTimeField):
             assert any("date_range" in repr(v) for v in field.validators), name
+
+
+def _integer_choice_fields() -> list[tuple[type, str]]:
+    """(serializer, field) for every choice among numbers that a JSON body may carry."""
+    from rest_framework import serializers as drf
+
+    found = []
+    for serializer_class in _subclasses(StrictSerializer):
+        for name, field in serializer_class().fields.items():
+            if (
+                isinstance(field, drf.ChoiceField)
+                and not field.read_only
+                and field.choices
+                and all(isinstance(key, int) for key in field.choices)
+            ):
+                found.append((serializer_class, name))
+    return sorted(found, key=lambda pair: (pair[0].__name__, pair[1]))
+
+
+def test_discovery_finds_the_integer_choices():
+    names = {(cls.__name__, name) for cls, name in _integer_choice_fields()}
+    assert ("InitiativeCreateSerializer", "maturity_level") in names
+    assert ("ClassificationProposeSerializer", "questionnaire_version") in names
+
+
+@pytest.mark.parametrize(
+    ("serializer_class", "name"),
+    _integer_choice_fields(),
+    ids=lambda value: getattr(value, "__name__", value),
+)
+def test_a_choice_among_numbers_takes_a_number_in_json_not_text(serializer_class, name):
+    field = serializer_class().fields[name]
+    choice = next(iter(field.choices))
+    refused = serializer_class(data={name: str(choice)}, partial=True)
+    assert not refused.is_valid()
+    assert name in refused.errors
+    accepted = serializer_class(data={name: choice}, partial=True)
+    accepted.is_valid()
+    assert name not in accepted.errors, accepted.errors

@@ -296,6 +296,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "GateStateEnum": "gates.models.Gate.State",
         "ChecklistItemStateEnum": "gates.models.ChecklistItem.State",
+        "TierEnum": "compliance.models.Tier",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -46,6 +46,13 @@ class InitiativeSerializer(serializers.ModelSerializer):
     days_in_stage = serializers.IntegerField(read_only=True)
     is_stalled = serializers.BooleanField(read_only=True)
     is_overdue = serializers.BooleanField(read_only=True)
+    ai_tier = serializers.ChoiceField(
+        choices=Tier.choices,
+        source="ai_classification.tier",
+        read_only=True,
+        allow_null=True,
+        help_text="EU AI Act tier of the confirmed classification; null when not classified.",
+    )
 
     class Meta:
         model = Initiative
@@ -68,6 +75,7 @@ class InitiativeSerializer(serializers.ModelSerializer):
             "stalls_on",
             "is_stalled",
             "is_overdue",
+            "ai_tier",
             "version",
             "created_at",
             "updated_at",
@@ -101,6 +109,7 @@ INITIATIVE_ROW_COLUMNS = [
     "maturity_level",
     "gate_due_on",
     "stalls_on",
+    "ai_classification__tier",
     "version",
     "created_at",
     "updated_at",
@@ -170,6 +179,7 @@ class InitiativeRows:
                     "is_overdue": active
                     and row["gate_due_on"] is not None
                     and row["gate_due_on"] < today,
+                    "ai_tier": row["ai_classification__tier"],
                     "version": row["version"],
                     "created_at": self._datetime(row["created_at"]),
                     "updated_at": self._datetime(row["updated_at"]),

@@ -63,7 +63,7 @@ def _initiative_queryset(user=None):
     """Initiatives shaped for the serializer; all of them when no user is given."""
     initiatives = Initiative.objects.all() if user is None else Initiative.objects.visible_to(user)
     return initiatives.select_related(
-        "team", "owner", "sponsor", "framework", "stage"
+        "team", "owner", "sponsor", "framework", "stage", "ai_classification"
     ).prefetch_related("tags")
 
 

@@ -13,8 +13,8 @@ PROHIBITED = {"role": "provider", "prohibited_practice": "social_scoring"}
 
 @pytest.fixture
 def compliance_officer(db):
-    """Somebody with the compliance role (and the viewer role, to read the portfolio)."""
-    return UserFactory(username="compliance", groups=["viewer", COMPLIANCE_GROUP])
+    """Somebody with the compliance role alone: it reads the portfolio by itself."""
+    return UserFactory(username="compliance", groups=[COMPLIANCE_GROUP])
 
 
 @pytest.fixture

@@ -126,3 +126,34 @@ def test_confirming_needs_the_number_of_the_proposal_seen(owner, admin_user, ini
     response = token_client(admin_user).post(url(initiative, "confirm/"), body, format="json")
     assert_error_shape(response, 400)
     assert "revision" in str(response.json())
+
+
+def test_the_initiative_list_and_detail_say_the_tier_they_filter_on(
+    viewer, initiative, team, owner, executive, classify
+):
+    """What ?ai_tier= filters on is shown: the list (built from plain values) and the detail
+    (the documented serializer) say the same, null for an unclassified initiative."""
+    from initiatives.api.serializers import InitiativeSerializer
+    from initiatives.models import Initiative
+
+    other = InitiativeFactory(name="Unclassified one", team=team, owner=owner, sponsor=executive)
+    classify(initiative, PROHIBITED)
+    client = token_client(viewer)
+    listed = {row["key"]: row for row in client.get("/api/v1/initiatives/").json()["results"]}
+    assert listed[initiative.key]["ai_tier"] == "prohibited"
+    assert listed[other.key]["ai_tier"] is None
+    assert client.get(f"/api/v1/initiatives/{initiative.key}/").json()["ai_tier"] == "prohibited"
+    assert client.get(f"/api/v1/initiatives/{other.key}/").json()["ai_tier"] is None
+    expected = InitiativeSerializer(
+        Initiative.objects.filter(pk__in=[initiative.pk, other.pk]).order_by("key"), many=True
+    ).data
+    assert [listed[row["key"]] for row in expected] == [dict(row) for row in expected]
+
+
+def test_the_schema_documents_the_tier_of_an_initiative(client):
+    import yaml
+
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+    field = schema["components"]["schemas"]["Initiative"]["properties"]["ai_tier"]
+    assert field["readOnly"] and field["nullable"]
+    assert {"$ref": "#/components/schemas/TierEnum"} in field["oneOf"]

@@ -37,6 +37,7 @@ DEMO_LOGINS = {
     "pm2": "product_manager",
     "contrib": "contributor",
     "viewer": "viewer",
+    "compliance": "compliance",
 }
 COUNTED_MODELS = [
     get_user_model(),

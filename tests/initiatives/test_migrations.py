@@ -121,7 +121,7 @@ def test_loading_the_frameworks_again_changes_nothing():
     assert after == before == (2, 9, 21 + 18)
 
 
-def test_the_five_portfolio_role_groups_exist():
+def test_the_six_portfolio_role_groups_exist():
     names = set(Group.objects.values_list("name", flat=True))
     assert set(PortfolioRole.values) <= names
     assert set(PortfolioRole.values) == {
@@ -130,4 +130,5 @@ def test_the_five_portfolio_role_groups_exist():
         "product_manager",
         "contributor",
         "viewer",
+        "compliance",
     }

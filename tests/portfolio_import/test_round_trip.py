@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 import pytest
 
-from compliance.models import ClassificationRevision
+from compliance.models import Classification
 from demo.seeding import demo_seed
 from gates.models import ChecklistItem
 from gates.selectors import board_columns
@@ -94,6 +96,27 @@ def _dashboard(user, framework) -> dict:
     }
 
 
+def _classifications() -> list:
+    """Each confirmed classification with its answers and its regulatory items' states."""
+    items = defaultdict(list)
+    for key, regulation, stage, state in ChecklistItem.objects.exclude(regulation="").values_list(
+        "gate__initiative__key", "regulation", "gate__stage__key", "state"
+    ):
+        items[key].append((regulation, stage, state))
+    return [
+        (
+            c.initiative.key,
+            c.tier,
+            c.revision.answers,
+            c.revision.confirmed_by.username,
+            sorted(items[c.initiative.key]),
+        )
+        for c in Classification.objects.select_related(
+            "initiative", "revision__confirmed_by"
+        ).order_by("initiative__key")
+    ]
+
+
 def _figures(user) -> dict:
     return {
         framework.slug: {"board": _board(user, framework), "dashboard": _dashboard(user, framework)}
@@ -105,14 +128,12 @@ def test_export_then_import_into_an_empty_tollgate_gives_the_same_figures(
     django_user_model, django_capture_on_commit_callbacks
 ):
     demo_seed()
-    # The portfolio format carries no AI Act classification (people answer and confirm
-    # those in Tollgate), so the round trip compares the demo without its classifications
-    # and the regulatory items they put on the gates.
-    ClassificationRevision.objects.all().delete()
-    ChecklistItem.objects.exclude(regulation="").delete()
     admin = django_user_model.objects.get(username="admin")
     before = _figures(admin)
     assert before["ai-maturity"]["dashboard"]["headline"]["total"] > 10
+    # The confirmed AI Act classifications travel too, and with them their regulatory items.
+    classified = _classifications()
+    assert classified and any(row[-1] for row in classified)
 
     workbook = portfolio_workbook(scope=Initiative.objects.all())
     # An empty Tollgate with the same people and teams: no initiative, no key handed out.
@@ -125,6 +146,7 @@ def test_export_then_import_into_an_empty_tollgate_gives_the_same_figures(
 
     assert report.applied, [str(problem) for problem in report.problems[:10]]
     after = _figures(admin)
+    assert _classifications() == classified
     for slug in before:
         assert after[slug]["dashboard"] == before[slug]["dashboard"], slug
         assert after[slug]["board"] == before[slug]["board"], slug
