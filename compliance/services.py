@@ -57,10 +57,12 @@ def classification_propose(
     actor: Actor,
     answers: dict,
     questionnaire_version: int = QUESTIONNAIRE_VERSION,
+    at: datetime.datetime | None = None,
 ) -> ClassificationRevision:
     """Record answers to the questionnaire as a proposed classification awaiting confirmation.
 
-    A proposal still waiting is superseded by the new one. Returns the new revision.
+    A proposal still waiting is superseded by the new one; `at` dates it (imported history,
+    the demo). Returns the new revision.
     Raises ValidationError naming each answer that does not fit the questionnaire.
     """
     try:
@@ -85,6 +87,7 @@ def classification_propose(
         reasons=result.reasons,
         obligation_codes=result.obligations,
         classified_by=actor if actor is not None and actor.is_authenticated else None,
+        classified_at=at or timezone.now(),
     )
     activity_log(
         actor=actor,
@@ -92,6 +95,7 @@ def classification_propose(
         verb="classification.proposed",
         obj=revision,
         after=result.tier,
+        at=revision.classified_at,
         message=f"proposed the AI Act classification {Tier(result.tier).label}",
     )
     return revision
