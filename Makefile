@@ -24,10 +24,12 @@ $(VENV)/.dev-installed: requirements/dev.txt | $(PY)
 install: $(VENV)/.base-installed
 install-dev: $(VENV)/.dev-installed
 
-## make run [PORT=8000]: install, migrate the SQLite database, load the demo portfolio, serve it
+## make run [PORT=8000]: install, migrate the SQLite database, load the demo portfolio, send its
+## reminders once, serve it (runserver runs the beat schedule itself; see core/beat.py)
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
+	$(PY) manage.py send_reminders
 	@echo ""
 	@echo "Tollgate is at http://127.0.0.1:$(PORT)/  —  log in as admin, exec, pm, pm2, contrib,"
 	@echo "viewer or compliance, password tollgate-demo. Stop with Ctrl-C."

@@ -65,8 +65,8 @@ def classification_propose(
 ) -> ClassificationRevision:
     """Record answers to the questionnaire as a proposed classification awaiting confirmation.
 
-    A proposal still waiting is superseded by the new one. Returns the new revision.
-    `at` is when it was proposed (an import replays history); empty: now.
+    A proposal still waiting is superseded by the new one; `at` dates it (imported history,
+    the demo; empty: now). Returns the new revision.
     Raises ValidationError naming each answer that does not fit the questionnaire.
     """
     try:
@@ -99,8 +99,8 @@ def classification_propose(
         verb="classification.proposed",
         obj=revision,
         after=result.tier,
+        at=revision.classified_at,
         message=f"proposed the AI Act classification {Tier(result.tier).label}",
-        at=at,
     )
     return revision
 

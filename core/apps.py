@@ -1,3 +1,6 @@
+import os
+import sys
+
 from django.apps import AppConfig
 
 
@@ -6,3 +9,12 @@ class CoreConfig(AppConfig):
 
     name = "core"
     verbose_name = "Tollgate core"
+
+    def ready(self) -> None:
+        from core import beat
+
+        # Without a broker, the development server runs the beat schedule itself (core.beat).
+        if beat.should_start(sys.argv, os.environ):
+            from config.celery import app
+
+            beat.start(app)

@@ -44,6 +44,13 @@ def _shift(value: str, days: datetime.timedelta, now: datetime.datetime, *, drop
     return moved.isoformat()
 
 
+def moment(value: str, *, today: datetime.date | None = None) -> datetime.datetime:
+    """A time written in a data file, moved as demo_files moves it (never later than now)."""
+    today = today or timezone.localdate()
+    days = datetime.timedelta(days=(today - DATA_WRITTEN_ON).days)
+    return datetime.datetime.fromisoformat(_shift(value, days, timezone.now(), drop_future=False))
+
+
 def _about(table: str, row: dict) -> str:
     """The external id of the demo initiative a row belongs to."""
     return row["external_id"] if table == "initiatives" else row["initiative"]

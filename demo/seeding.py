@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from compliance.models import Classification, ClassificationRevision
 from compliance.services import classification_confirm, classification_propose
-from demo.loading import DATA, demo_files, read_table
+from demo.loading import DATA, demo_files, moment, read_table
 from gates.models import Gate
 from initiatives.models import Initiative, Measurement
 from portfolio_import.models import ExternalReference
@@ -88,7 +88,8 @@ def demo_teams(users: dict) -> dict:
 @transaction.atomic
 def demo_classify(*, admin) -> None:
     """A few initiatives classified under the EU AI Act (demo/data/classifications.json):
-    proposed by their owner, most confirmed by the admin. Run again, it changes nothing."""
+    proposed by their owner, most confirmed by the admin, on the files' dates moved as the
+    other data files' are. Run again, it changes nothing."""
     rows = json.loads((DATA / "classifications.json").read_text(encoding="utf-8"))
     initiatives = {
         initiative.external_reference.external_id: initiative
@@ -103,11 +104,16 @@ def demo_classify(*, admin) -> None:
         latest = ClassificationRevision.objects.filter(initiative=initiative).first()
         if latest is None:
             classification_propose(
-                initiative=initiative, actor=initiative.owner, answers=row["answers"]
+                initiative=initiative,
+                actor=initiative.owner,
+                answers=row["answers"],
+                at=moment(row["proposed_at"]),
             )
         confirmed = Classification.objects.filter(initiative=initiative).exists()
         if row["confirm"] and not confirmed:
-            classification_confirm(initiative=initiative, actor=admin)
+            classification_confirm(
+                initiative=initiative, actor=admin, at=moment(row["confirmed_at"])
+            )
 
 
 def demo_seed(*, password: str = DEMO_PASSWORD) -> DemoSummary:

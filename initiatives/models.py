@@ -399,6 +399,12 @@ class BusinessCase(models.Model):
     def total_investment(self) -> Decimal:
         return self.investment_to_date + self.planned_team_cost + self.planned_infra_cost
 
+    @property
+    def has_unit_economics(self) -> bool:
+        """Whether the unit economics say anything: without a projected monthly volume every
+        row is zero tasks at zero cost, so the page shows where they will come from instead."""
+        return bool(self.monthly_volume)
+
     def unit_economics(self) -> list[dict]:
         """Monthly and annual variable cost at 1x, 10x and 100x the projected volume."""
         rows = []

@@ -21,6 +21,7 @@ from core.htmx import (
 )
 from core.web import positive_int
 from gates import selectors as gate_selectors
+from gates.describing import describe_all
 from gates.services import (
     initiative_resume,
     initiative_start,
@@ -42,7 +43,7 @@ from initiatives.forms import (
     TargetForm,
 )
 from initiatives.models import Framework, Initiative, Membership, Target
-from initiatives.pages import describe_all, initiative_page_context
+from initiatives.pages import initiative_page_context
 from initiatives.policy import Action, can, get_for_user
 from initiatives.services import business_case_update, membership_add, membership_remove
 from teams.policy import reads_everything

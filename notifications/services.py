@@ -25,6 +25,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from gates.describing import describe
 from gates.models import Gate
 from initiatives.models import Initiative
 from notifications import selectors
@@ -431,6 +432,7 @@ def _render_digest(*, now: datetime.datetime) -> tuple[str, str, str]:
     today = timezone.localdate(now)
     sections = selectors.digest_sections(since=since, today=today)
     for activity in sections["targets_missed"].items:
+        activity.description = describe(activity)
         activity.url = (
             site_url(reverse("initiatives:detail", args=[activity.initiative_key]))
             if activity.initiative_key

@@ -15,10 +15,12 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from compliance.services import classification_confirm, classification_propose
-from gates.models import ChecklistItem, Gate
+from gates.models import ChecklistItem, Gate, StageTransition
 from gates.services import ChecklistChange as ItemChange
 from gates.services import (
     InitiativeStart,
@@ -35,7 +37,14 @@ from gates.services import (
 )
 from initiatives.activity import activity_log
 from initiatives.exceptions import ServiceError
-from initiatives.models import Measurement, Membership, Target
+from initiatives.models import (
+    Activity,
+    BusinessCase,
+    Initiative,
+    Measurement,
+    Membership,
+    Target,
+)
 from initiatives.services import business_case_update, memberships_add
 from portfolio_import.models import ExternalReference
 from portfolio_import.planning import (
@@ -130,6 +139,7 @@ class Applier:
         self._measurements([row for initiative in quiet for row in self._fresh(initiative)])
         for initiative in busy:
             self._replay(initiative)
+        self._date_new_rows([initiative for initiative in new if initiative.existing])
         if any(o.action in (Action.CREATE, Action.UPDATE) for o in self.plan.outcomes):
             activity_log(
                 actor=self.actor,
@@ -188,6 +198,38 @@ class Applier:
                 )
         ExternalReference.objects.bulk_create(references)
         self._members([(plan, row) for plan in plans for row in plan.members])
+
+    def _date_new_rows(self, plans: list[InitiativePlan]) -> None:
+        """The created and updated columns of the rows an import creates carry the time the
+        history gives, as every event does: the initiative, its business case, targets and
+        team from its start, each reading from when it was taken, and the initiative last
+        updated at its last logged event. A few statements per batch of initiatives."""
+        ids = [plan.existing.pk for plan in plans]
+        for first in range(0, len(ids), BATCH_SIZE):
+            batch = ids[first : first + BATCH_SIZE]
+            started = StageTransition.objects.filter(
+                initiative=OuterRef("pk"), from_stage__isnull=True
+            ).values("transitioned_at")[:1]
+            last = (
+                Activity.objects.filter(initiative=OuterRef("pk"))
+                .order_by("-created_at")
+                .values("created_at")[:1]
+            )
+            Initiative.objects.filter(pk__in=batch).update(
+                created_at=Coalesce(Subquery(started), F("created_at")),
+                updated_at=Coalesce(Subquery(last), F("updated_at")),
+            )
+            created = Initiative.objects.filter(pk=OuterRef("initiative_id")).values("created_at")
+            BusinessCase.objects.filter(initiative_id__in=batch).update(
+                updated_at=Subquery(created[:1])
+            )
+            for model in (Target, Membership):
+                model.objects.filter(initiative_id__in=batch).update(
+                    created_at=Subquery(created[:1])
+                )
+            Measurement.objects.filter(target__initiative_id__in=batch).update(
+                created_at=F("measured_at")
+            )
 
     # --- initiatives already in Tollgate ------------------------------------------------------
 
@@ -386,7 +428,8 @@ class Applier:
             order = 0 if (at, change.stage.pk) in decided_at else 3
             events.append(_Event(at, order, "checklist", change))
         if plan.completed:
-            events.append(_Event(max(last, self.now), 3, "complete", None))
+            # Completed after the last thing its history tells of; now only if it tells nothing.
+            events.append(_Event(last, 3, "complete", None))
         if plan.classification is not None:
             # Before anything else at its moment: its obligations join the gate in play.
             events.append(_Event(plan.classification.at, -1, "classification", plan.classification))

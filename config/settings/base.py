@@ -213,6 +213,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
+# Without a broker, `manage.py runserver` runs this schedule on a thread of its own (core.beat),
+# so `make run` sends reminders and digests with nothing else to start. false turns it off.
+TOLLGATE_EMBEDDED_BEAT = env.bool("TOLLGATE_EMBEDDED_BEAT", default=True)
 CELERY_BEAT_SCHEDULE = {
     # Every hour, on the hour: find gates due soon, overdue gates, escalations,
     # quiet initiatives and reviews waiting; create and send the reminders.

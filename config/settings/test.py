@@ -17,6 +17,8 @@ if not CELERY_TASK_ALWAYS_EAGER:
     # A real worker started by a test writes its mail where that test can read it.
     EMAIL_BACKEND = env("EMAIL_BACKEND", default=EMAIL_BACKEND)  # noqa: F405
     EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=None)  # noqa: F405
+# The tests start the embedded beat themselves (tests/test_embedded_beat.py), never on import.
+TOLLGATE_EMBEDDED_BEAT = False
 # Without a broker, webhooks are delivered on a background thread; a test's data lives in
 # a transaction no other thread sees, so tests deliver in the calling thread instead.
 # tests/api/test_webhooks.py checks the background delivery with committed data.

@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from apiauth.serializers import QuerySerializer, StrictSerializer, UserRefSerializer, user_field
 from compliance.models import Tier
+from gates.describing import describe
 from initiatives.filters import UNCLASSIFIED
 from initiatives.models import (
     Activity,
@@ -393,12 +394,13 @@ class MembershipSerializer(serializers.ModelSerializer):
 class ActivitySerializer(serializers.ModelSerializer):
     actor = UserRefSerializer(read_only=True, allow_null=True)
     initiative = serializers.CharField(source="initiative_key", read_only=True)
-    message = serializers.CharField(
-        source="shown_message",
-        read_only=True,
-        help_text="What happened, in words; words quoted from something deleted since "
-        "(a comment) are left out.",
+    message = serializers.SerializerMethodField(
+        help_text="What happened, in words, as the initiative page and the digest say it; "
+        "words quoted from something deleted since (a comment) are left out.",
     )
+
+    def get_message(self, activity) -> str:
+        return describe(activity)
 
     class Meta:
         model = Activity

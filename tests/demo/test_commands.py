@@ -313,3 +313,38 @@ def test_demo_data_files_are_moved_so_their_day_is_today():
 def test_every_standard_metric_has_one_synthetic_profile_in_the_same_order():
     # generate_portfolio samples metrics from this order with a seeded generator.
     assert list(PROFILES) == list(Target.STANDARD_METRICS)
+
+
+# Rows whose time is not an event of the demo's history: the frameworks come with the
+# migrations, and the import logs itself when it runs.
+NOT_DEMO_EVENTS = {("initiatives.Framework", "created_at")}
+
+
+@pytest.mark.slow
+def test_every_demo_row_carries_the_time_its_event_happened():
+    """No row of the demo's initiatives, gates, compliance or collaboration is dated by the
+    seed's clock: each carries the time the data files give its event (found by field, so a
+    new model's time column is checked without editing the test)."""
+    from django.apps import apps
+    from django.db import models
+
+    from initiatives.models import Activity
+
+    started = timezone.now()
+    seed()
+    late = []
+    for label in ("initiatives", "gates", "compliance", "collaboration"):
+        for model in apps.get_app_config(label).get_models():
+            rows = model.objects.all()
+            if model is Activity:
+                rows = rows.exclude(verb="portfolio.imported")
+            for field in model._meta.concrete_fields:
+                if not isinstance(field, models.DateTimeField):
+                    continue
+                if (model._meta.label, field.name) in NOT_DEMO_EVENTS:
+                    continue
+                count = rows.filter(**{f"{field.name}__gte": started}).count()
+                if count:
+                    late.append(f"{model._meta.label}.{field.name}: {count} of {rows.count()}")
+    assert late == []
+    assert Activity.objects.filter(verb="classification.confirmed").exists()

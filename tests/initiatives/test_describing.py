@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from gates.describing import describe_all
 from initiatives.models import Activity
-from initiatives.pages import describe_all
 
 
 def entry(verb, *, field="", before=None, after=None, message="", actor_id=1, object_id="7"):

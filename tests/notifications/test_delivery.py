@@ -233,7 +233,7 @@ def test_digest_goes_to_executives_and_portfolio_admins(
     link = f"https://tollgate.example.com/initiatives/{eventful_week.key}/"
     assert "Proof of concept -> MVP" in message.body
     assert "Go by" in message.body
-    assert "latency_p95_ms" in message.body
+    assert "Latency (p95)" in message.body and "latency_p95_ms" not in message.body
     assert link in message.body
     html, mimetype = message.alternatives[0]
     assert mimetype == "text/html" and link in html
