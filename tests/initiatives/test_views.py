@@ -787,3 +787,20 @@ def test_the_sparkline_is_drawn_for_any_stored_values(client, owner, initiative,
         x, y = (float(part) for part in point.split(","))
         assert 0 <= x <= 120 and 0 <= y <= 28, points
     assert "nan" not in points.lower() and "inf" not in points.lower()
+
+
+def test_a_billion_percent_is_refused_on_the_page_and_labels_read_as_names(
+    client, owner, initiative
+):
+    target = TargetFactory(initiative=initiative, metric_key="accuracy", threshold=80)
+    TargetFactory(initiative=initiative, metric_key="drift_psi", threshold=0.25)
+    client.force_login(owner)
+    url = reverse("initiatives:measurement-add", args=[initiative.key, target.pk])
+    response = client.post(url, {"value": "1e9"})
+    assert response.status_code == 200
+    assert "between -1000 and 1000" in response.content.decode()
+    target.refresh_from_db()
+    assert target.latest_value is None and target.status == Target.Status.NO_DATA
+    page = client.get(initiative.get_absolute_url()).content.decode()
+    assert "1e+09" not in page
+    assert "New value of Drift (PSI)" in page and "drift (psi)" not in page
