@@ -2,6 +2,19 @@ import os
 import sys
 
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def create_cache_tables(sender, using="default", **kwargs) -> None:
+    """After every `migrate`: the tables of the database cache, when CACHES uses one.
+
+    A migration runs once, so the table it created is missing when the database was
+    migrated while REDIS_URL was set, or the cache settings changed since. createcachetable
+    makes only the tables that are missing and does nothing for other backends.
+    """
+    from django.core.management import call_command
+
+    call_command("createcachetable", database=using, verbosity=0)
 
 
 class CoreConfig(AppConfig):
@@ -11,6 +24,10 @@ class CoreConfig(AppConfig):
     verbose_name = "Tollgate core"
 
     def ready(self) -> None:
+        post_migrate.connect(
+            create_cache_tables, sender=self, dispatch_uid="core.create_cache_tables"
+        )
+
         from core import beat
 
         # Without a broker, the development server runs the beat schedule itself (core.beat).

@@ -77,3 +77,17 @@ def finite_float_problem(value: float) -> str | None:
     if abs(value) > FLOAT_LIMIT:
         return f"Give a number between -{FLOAT_LIMIT:g} and {FLOAT_LIMIT:g}."
     return None
+
+
+# What a value in a unit can be: a percentage of something is not a billion. Beyond these,
+# a measurement or threshold is a typing mistake (a ratio given as a percentage, a missed
+# decimal point), refused rather than shown as "1e+09%".
+UNIT_RANGES = {"%": (-1000.0, 1000.0)}
+
+
+def unit_value_problem(value: float, unit: str | None) -> str | None:
+    """Why `value` cannot be a value in `unit` (outside UNIT_RANGES), or None."""
+    bounds = UNIT_RANGES.get((unit or "").strip())
+    if bounds is None or bounds[0] <= value <= bounds[1]:
+        return None
+    return f"A value in {unit} lies between {bounds[0]:g} and {bounds[1]:g}."

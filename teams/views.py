@@ -166,7 +166,7 @@ def user_invite(request):
             form.add_error(None, error)
         else:
             messages.success(
-                request, f"Invited {user.get_username()}: a set-password link went to {user.email}."
+                request, f"Invited {person_name(user)}: a set-password link went to {user.email}."
             )
             return redirect("teams:people")
     return render(request, "teams/invite.html", {"form": form}, status=422 if form.errors else 200)

@@ -182,7 +182,7 @@ SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 # Celery: without REDIS_URL tasks run in-process, so a laptop needs no broker.
 REDIS_URL = env("REDIS_URL", default="")
 # One cache all workers share: Redis when REDIS_URL is set, the database otherwise
-# (its table comes with the migrations, so a fresh machine needs no extra step).
+# (every `migrate` creates its table when missing: core.apps.create_cache_tables).
 if REDIS_URL:
     CACHES = {
         "default": {

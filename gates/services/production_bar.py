@@ -13,8 +13,14 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from core.bounds import DATE_RANGE_MESSAGE, date_in_range, finite_float_problem
+from core.bounds import (
+    DATE_RANGE_MESSAGE,
+    date_in_range,
+    finite_float_problem,
+    unit_value_problem,
+)
 from core.events import Event, publish_many_on_commit
+from core.formatting import number
 from core.types import Actor
 from gates.models import ChecklistItem, Gate, StageTransition
 from gates.services.moments import event_time
@@ -91,7 +97,15 @@ def target_build(initiative: Initiative, spec: dict) -> Target:
     )
     # Uniqueness and the check constraints are the database's (and target_create's).
     target.full_clean(exclude=["initiative"], validate_unique=False, validate_constraints=False)
+    if problem := unit_value_problem(target.threshold, target.unit):
+        raise ValidationError({"threshold": problem})
     return target
+
+
+def _reading(target: Target, value: float) -> str:
+    """A reading as people write it: "Drift (PSI) = 0.12", "Uptime = 99.95%"."""
+    unit = target.unit if target.unit in ("", "%") else f" {target.unit}"
+    return f"{target.metric_label} = {number(value)}{unit}"
 
 
 @dataclass(frozen=True)
@@ -148,7 +162,9 @@ def measurements_record(
             errors.append(f"Row {index}: measured_at is in the future.")
         if isinstance(row.value, bool | str) or not isinstance(row.value, Number):
             errors.append(f"Row {index}: value must be a number.")
-        elif problem := finite_float_problem(float(row.value)):
+        elif problem := finite_float_problem(float(row.value)) or unit_value_problem(
+            float(row.value), row.target.unit
+        ):
             errors.append(f"Row {index}: value: {problem}")
         if not date_in_range(row.measured_at):
             errors.append(f"Row {index}: measured_at: {DATE_RANGE_MESSAGE}")
@@ -218,7 +234,7 @@ def measurements_record(
                     field="status",
                     before=target.status,
                     after=status,
-                    message=f"{target.metric_key} = {measurement.value:g}{target.unit}",
+                    message=_reading(target, measurement.value),
                     at=measurement.measured_at if history else None,
                 )
             )
@@ -290,7 +306,7 @@ def items_follow_targets(
         target = by_id[item.target_id]
         initiative = item.gate.initiative
         moment = target.latest_measured_at if history else now
-        reading = f"{target.metric_key} = {target.latest_value:g}{target.unit}"
+        reading = _reading(target, target.latest_value)
         if target.status == Target.Status.MET and item.state == ChecklistItem.State.OPEN:
             item.state = ChecklistItem.State.DONE
             item.evidence_url = f"{_site_url()}{initiative.get_absolute_url()}#target-{target.pk}"

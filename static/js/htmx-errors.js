@@ -1,8 +1,10 @@
 // Failed htmx requests, on every page: htmx drops a 4xx or 5xx answer and a lost
 // connection without a word, so the person would see a control showing what was
 // never saved. Here each failure gets a message next to the control that sent it,
-// the control goes back to what the page last showed (what is saved), and the
-// message offers a way on: reload the page to see what is current, and go again.
+// a choice (a radio, a box, a list) goes back to what the page last showed (what is
+// saved), and the message offers a way on: reload the page to see what is current, and
+// go again. What the person typed (a comment, a note, a value, a rationale) stays in
+// its box, so the next attempt needs no retyping.
 // Loaded from base.html as a file, so the Content-Security-Policy needs no inline code.
 (function () {
   "use strict";
@@ -45,6 +47,19 @@
     return (elt.closest && elt.closest("form")) || elt;
   }
 
+  // Choices back to what the page rendered; typed text is left as the person typed it.
+  function restoreChoices(form) {
+    Array.prototype.forEach.call(form.elements || [], function (control) {
+      if (control.type === "radio" || control.type === "checkbox") {
+        control.checked = control.defaultChecked;
+      } else if (control.tagName === "SELECT") {
+        Array.prototype.forEach.call(control.options, function (option) {
+          option.selected = option.defaultSelected;
+        });
+      }
+    });
+  }
+
   function clear(elt) {
     var next = owner(elt).nextElementSibling;
     if (next && next.classList.contains(MESSAGE_CLASS)) {
@@ -73,9 +88,10 @@
     var config = detail.requestConfig || {};
     var saving = (config.verb || "get").toLowerCase() !== "get";
     var form = owner(elt);
-    // Back to what the page last rendered: what is saved, or what the page shows.
+    // Choices back to what the page last rendered (what is saved, or what the page shows);
+    // never form.reset(), which would throw away what the person typed.
     if (form.tagName === "FORM") {
-      form.reset();
+      restoreChoices(form);
     }
     clear(elt);
 
@@ -87,7 +103,7 @@
     text.textContent =
       (saving ? "Not saved: " : "Not loaded: ") +
       reason(status, failure) +
-      (saving ? " The form shows what is saved. " : " ");
+      (saving ? " Your text is still here; the choices show what is saved. " : " ");
     text.appendChild(wayOn(status));
     message.appendChild(text);
     form.insertAdjacentElement("afterend", message);

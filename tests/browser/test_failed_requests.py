@@ -155,3 +155,60 @@ def test_a_save_from_a_page_older_than_the_sign_in_says_so(
     page.locator(f"#item-{item.pk} label.segmented__option--done").click()
     expect(page.locator("#readiness")).to_contain_text("1 of 6 required items cleared")
     assert console.csp_violations() == [], console
+
+
+def _sign_in_again_in_another_tab(page, user):
+    _sign_out_in_another_tab(page)
+    other = page.context.new_page()
+    other.goto("/accounts/login/")
+    other.fill("input[name=username]", user.username)
+    other.fill("input[name=password]", DEFAULT_PASSWORD)
+    other.click("button[type=submit]")
+    other.wait_for_url("**/")
+    other.close()
+
+
+def _offline(page, _user):
+    page.context.set_offline(True)
+
+
+@pytest.mark.parametrize(
+    "failure", [_offline, _sign_in_again_in_another_tab], ids=["offline", "refused-403"]
+)
+def test_a_failed_save_keeps_what_was_typed_in_every_htmx_form_of_the_initiative_page(
+    open_page, expect, initiative, owner, settings, failure
+):
+    """A comment, an item's note and evidence link: typed, the save fails, the message shows,
+    and every word typed is still in its box; only the choices go back to what is saved."""
+    settings.TOLLGATE_LIVE_POLL_SECONDS = 600
+    item = initiative.gates.get().items.get(order=1)
+    page, console = open_page(owner.username, DEFAULT_PASSWORD)
+    page.goto(initiative.get_absolute_url())
+    failure(page, owner)
+
+    comment = "Numbers from the pilot in Q3, see the sheet — please check them"
+    page.fill("#id_body", comment)
+    page.wait_for_timeout(600)  # the suggestions' request (after 250 ms) has come and gone
+    page.get_by_role("button", name="Post comment").click()
+    message = page.locator("#comment-form + .request-error")
+    expect(message).to_contain_text("Not saved")
+    expect(page.locator("#id_body")).to_have_value(comment)
+
+    row = page.locator(f"#item-{item.pk}")
+    row.locator("summary").click()
+    note = "Signed off by legal on the 3rd; the memo is in the shared drive."
+    row.locator("textarea[name$=note]").fill(note)
+    row.locator("input[name$=evidence_url]").fill("https://example.com/memo")
+    row.locator("input[value=not_applicable]").check(force=True)
+    row.locator("textarea[name$=na_reason]").fill("Handled by the vendor")
+    row.get_by_role("button", name="Save").click()
+    expect(row.locator(".request-error")).to_contain_text("Not saved")
+    expect(row.locator("textarea[name$=note]")).to_have_value(note)
+    expect(row.locator("input[name$=evidence_url]")).to_have_value("https://example.com/memo")
+    expect(row.locator("textarea[name$=na_reason]")).to_have_value("Handled by the vendor")
+    expect(row.locator("input[value=open]")).to_be_checked()
+    # Nothing was saved meanwhile.
+    assert not initiative.comments.exists()
+    item.refresh_from_db()
+    assert (item.state, item.note) == (ChecklistItem.State.OPEN, "")
+    assert console.csp_violations() == [], console

@@ -71,7 +71,7 @@ def test_a_met_measurement_ticks_the_linked_item_with_evidence(gate, accuracy, m
     assert item.state == ChecklistItem.State.DONE
     assert item.evidence_url.endswith(f"{gate.initiative.get_absolute_url()}#target-{accuracy.pk}")
     assert item.evidence_url.startswith("http")
-    assert "accuracy = 93.5%" in item.note
+    assert "Accuracy = 93.5%" in item.note
     assert item.version == 2
     assert {"target.met", "item.followed_target"} <= set(verbs(gate.initiative))
 
@@ -190,3 +190,33 @@ def test_next_gate_items_start_done_when_their_target_is_already_met(initiative,
     item = mvp_gate.items.get(metric_key="task_success_rate")
     assert item.target == success
     assert item.state == ChecklistItem.State.DONE
+
+
+def test_a_value_outside_what_its_unit_can_be_is_refused(initiative, accuracy, member):
+    """A percentage is between -1000 and 1000 (core.bounds.UNIT_RANGES): 1e9 is a typing
+    mistake, refused as a measurement and as a threshold, and never stored."""
+    for value in (1e9, -1001, 1000.5):
+        with pytest.raises(ValidationError, match="between -1000 and 1000"):
+            measurement_record(target=accuracy, value=value, actor=member)
+    assert not Measurement.objects.filter(target=accuracy).exists()
+    measurement_record(target=accuracy, value=1000, actor=member)  # the edge holds
+    with pytest.raises(ValidationError, match="between -1000 and 1000"):
+        TargetFactory(initiative=initiative, metric_key="uptime", threshold=1e9)
+    # Other units keep the float limits only.
+    users = TargetFactory(initiative=initiative, metric_key="active_users", threshold=10)
+    measurement_record(target=users, value=1e9, actor=member)
+
+
+def test_readings_in_the_log_and_notes_name_the_metric_and_write_the_number(gate, member):
+    """ "Drift (PSI) = 0.3", "Latency (p95) = 1,234,567 ms": never a key or 1e+06."""
+    initiative = gate.initiative
+    drift = TargetFactory(initiative=initiative, metric_key="drift_psi", threshold=0.25)
+    latency = TargetFactory(initiative=initiative, metric_key="latency_p95_ms", threshold=900)
+    measurement_record(target=drift, value=0.3, actor=member)
+    measurement_record(target=latency, value=1234567, actor=member)
+    messages = list(
+        Activity.objects.filter(initiative=initiative, verb="target.missed").values_list(
+            "message", flat=True
+        )
+    )
+    assert sorted(messages) == ["Drift (PSI) = 0.3", "Latency (p95) = 1,234,567 ms"]

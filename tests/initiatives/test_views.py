@@ -798,3 +798,20 @@ def test_show_more_of_a_column_that_is_not_there_is_a_400_not_the_whole_board(
     assert "<html" not in fragment.content.decode()
     # Without htmx (an old link) the board shows as usual.
     assert client.get(BOARD, {"show": "no-such-stage" * 50}).status_code == 200
+
+
+def test_a_billion_percent_is_refused_on_the_page_and_labels_read_as_names(
+    client, owner, initiative
+):
+    target = TargetFactory(initiative=initiative, metric_key="accuracy", threshold=80)
+    TargetFactory(initiative=initiative, metric_key="drift_psi", threshold=0.25)
+    client.force_login(owner)
+    url = reverse("initiatives:measurement-add", args=[initiative.key, target.pk])
+    response = client.post(url, {"value": "1e9"})
+    assert response.status_code == 200
+    assert "between -1000 and 1000" in response.content.decode()
+    target.refresh_from_db()
+    assert target.latest_value is None and target.status == Target.Status.NO_DATA
+    page = client.get(initiative.get_absolute_url()).content.decode()
+    assert "1e+09" not in page
+    assert "New value of Drift (PSI)" in page and "drift (psi)" not in page

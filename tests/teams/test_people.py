@@ -159,3 +159,26 @@ def test_readers_of_everything_share_the_page_until_the_portfolio_changes(
             allocation_percent=10,
         )
     assert _row(client.get(PEOPLE), stretched).total_allocation == 130
+
+
+def _visible_words(html: str) -> set[str]:
+    """The words a person reads on the page (no markup, attributes, scripts or styles)."""
+    import re
+
+    html = re.sub(r"(?is)<(script|style)\b.*?</\1>", " ", html)
+    text = re.sub(r"(?s)<[^>]*>", " ", html)
+    return set(re.findall(r"[\w.@+-]+", text))
+
+
+def test_people_and_team_pages_show_names_not_usernames(
+    client, admin_user, stretched, team, team_lead, team_member
+):
+    """Everybody here has a name: no username shows where the name does."""
+    people = [stretched, team_lead, team_member]
+    assert all(person.get_full_name() for person in people)
+    client.force_login(admin_user)
+    for url in (PEOPLE, reverse("teams:detail", args=[team.slug]), reverse("teams:list")):
+        words = _visible_words(client.get(url).content.decode())
+        shown = [person.get_username() for person in people if person.get_username() in words]
+        assert shown == [], f"{url} shows usernames {shown}"
+    assert stretched.get_full_name() in client.get(PEOPLE).content.decode()
