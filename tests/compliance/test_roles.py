@@ -52,7 +52,9 @@ def test_a_compliance_officer_reads_every_initiative_and_confirms(
         {"answers": HIGH_RISK},
         format="json",
     )
-    response = client.post(f"/initiatives/{initiative.key}/classification/confirm/")
+    response = client.post(
+        f"/initiatives/{initiative.key}/classification/confirm/", {"revision": 1}
+    )
     assert response.status_code == 302
     assert Classification.objects.get(initiative=initiative).tier == "high_risk"
 
