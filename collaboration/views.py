@@ -7,12 +7,13 @@ policy, so outsiders get 404 and readers who may not write get 403.
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -218,10 +219,24 @@ def comment_post(request, key):
                     redirect(f"{initiative.get_absolute_url()}#comment-{comment.pk}")
                 )
             context = discussion_context(request, initiative, item_id=item_id, gate=gate)
-            return vary_on_htmx(render(request, f"{TEMPLATE}#discussion", context))
+            response = vary_on_htmx(render(request, f"{TEMPLATE}#discussion", context))
+            return _without_reply_to(request, response)
     context = discussion_context(request, initiative, item_id=item_id, form=form, gate=gate)
     status = 200 if is_partial_request(request) else 400
     return render_page_or_partial(request, TEMPLATE, "discussion", context, status=status)
+
+
+def _without_reply_to(request, response):
+    """The reply is posted: the address bar forgets ?reply_to, so a reload or a link copied
+    from it does not open the form replying again."""
+    current = request.htmx.current_url_abs_path if request.htmx else None
+    if current:
+        parts = urlsplit(current)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        kept = [(k, v) for k, v in query if k != "reply_to"]
+        if len(kept) != len(query):
+            response["HX-Replace-Url"] = urlunsplit(parts._replace(query=urlencode(kept)))
+    return response
 
 
 def _get_comment(user, pk: int) -> Comment:
@@ -331,7 +346,14 @@ def live(request, key):
 @require_POST
 def watch_toggle(request, key):
     initiative = get_initiative_for_user(request.user, key)
-    watching = request.POST.get("watching") == "1"
+    choice = request.POST.get("watching")
+    if choice not in ("0", "1"):
+        # Only "1" (watch) and "0" (stop) mean something; anything else changes nothing.
+        return HttpResponseBadRequest(
+            "Watching must be 1 (watch) or 0 (stop watching); nothing was changed.",
+            content_type="text/plain; charset=utf-8",
+        )
+    watching = choice == "1"
     watch_set(initiative=initiative, user=request.user, watching=watching)
     if is_partial_request(request):
         context = {"initiative": initiative, "watching": watching}

@@ -271,3 +271,41 @@ def test_a_poll_after_the_session_expired_takes_the_page_to_sign_in(client, init
     assert response.content == b""
     # Without htmx it is the usual redirect to the sign-in page.
     assert client.get(live).status_code == 302
+
+
+@pytest.mark.parametrize("junk", ["", "yes", "2", None])
+def test_a_watch_toggle_with_a_junk_choice_is_refused_and_changes_nothing(
+    client, initiative, team_member, junk
+):
+    client.force_login(team_member)
+    url = reverse("collaboration:watch", args=[initiative.key])
+    client.post(url, {"watching": "1"})
+    data = {} if junk is None else {"watching": junk}
+
+    for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
+        response = client.post(url, data, **headers)
+        assert response.status_code == 400
+        assert "nothing was changed" in response.content.decode()
+    assert "Watching · stop" in client.get(detail(initiative)).content.decode()
+
+
+def test_a_reply_posted_drops_reply_to_from_the_address(client, initiative, member):
+    client.force_login(member)
+    first = comment_create(initiative=initiative, actor=member, body="Is the eval done?")
+    discussion = reverse("collaboration:discussion", args=[initiative.key])
+    response = client.post(
+        reverse("collaboration:comment-add", args=[initiative.key]),
+        {"body": "Yes.", "reply_to": first.pk},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL=f"http://testserver{discussion}?reply_to={first.pk}&item=",
+    )
+    assert response.status_code == 200
+    assert response["HX-Replace-Url"] == f"{discussion}?item="
+    # Posted from an address without it, the address is left alone.
+    response = client.post(
+        reverse("collaboration:comment-add", args=[initiative.key]),
+        {"body": "Thanks."},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL=f"http://testserver{discussion}",
+    )
+    assert "HX-Replace-Url" not in response
