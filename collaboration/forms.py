@@ -40,7 +40,7 @@ class WatchForm(BoundedForm):
         choices=[("1", "Watch"), ("0", "Stop watching")],
         coerce=lambda value: value == "1",
         error_messages={
-            "required": "Say whether to watch (1) or stop (0).",
-            "invalid_choice": "Say whether to watch (1) or stop (0).",
+            code: "Watching must be 1 (watch) or 0 (stop watching); nothing was changed."
+            for code in ("required", "invalid_choice")
         },
     )

@@ -7,6 +7,7 @@ policy, so outsiders get 404 and readers who may not write get 403.
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -218,10 +219,24 @@ def comment_post(request, key):
                     redirect(f"{initiative.get_absolute_url()}#comment-{comment.pk}")
                 )
             context = discussion_context(request, initiative, item_id=item_id, gate=gate)
-            return vary_on_htmx(render(request, f"{TEMPLATE}#discussion", context))
+            response = vary_on_htmx(render(request, f"{TEMPLATE}#discussion", context))
+            return _without_reply_to(request, response)
     context = discussion_context(request, initiative, item_id=item_id, form=form, gate=gate)
     status = 200 if is_partial_request(request) else 400
     return render_page_or_partial(request, TEMPLATE, "discussion", context, status=status)
+
+
+def _without_reply_to(request, response):
+    """The reply is posted: the address bar forgets ?reply_to, so a reload or a link copied
+    from it does not open the form replying again."""
+    current = request.htmx.current_url_abs_path if request.htmx else None
+    if current:
+        parts = urlsplit(current)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        kept = [(k, v) for k, v in query if k != "reply_to"]
+        if len(kept) != len(query):
+            response["HX-Replace-Url"] = urlunsplit(parts._replace(query=urlencode(kept)))
+    return response
 
 
 def _get_comment(user, pk: int) -> Comment:

@@ -18,6 +18,7 @@ from compliance.models import (
     ReviewInterval,
 )
 from compliance.services import classification_confirm
+from core.formatting import counted
 from initiatives.admin import NoDeleteMixin, ReadOnlyAdminMixin, StageChoicesMixin
 from initiatives.exceptions import ServiceError
 
@@ -95,7 +96,7 @@ class ClassificationRevisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 self.message_user(request, str(error), messages.ERROR)
                 return
             confirmed += 1
-        self.message_user(request, f"{confirmed} classification(s) confirmed.")
+        self.message_user(request, f"{counted(confirmed, 'classification')} confirmed.")
 
 
 @admin.register(Classification)

@@ -36,6 +36,7 @@ from compliance.models import (
 from compliance.policy import may_confirm
 from compliance.selectors import active_catalogue, obligations_with_stages
 from core.events import Event, publish_on_commit
+from core.formatting import counted
 from core.types import Actor
 from gates.models import ChecklistItem, Gate
 from gates.services import checklist_item_update
@@ -341,6 +342,7 @@ def _items_add(
                     added_at=at,
                 )
             )
+        added = f"added {counted(len(obligations), 'AI Act obligation')} to the {gate}"
         entries.append(
             activity_entry(
                 actor=actor,
@@ -348,7 +350,7 @@ def _items_add(
                 verb="gate.obligations_added",
                 obj=gate,
                 after=[obligation.code for obligation in obligations],
-                message=f"added {len(obligations)} AI Act obligation(s) to the {gate}"[:300],
+                message=added[:300],
                 at=at,
             )
         )

@@ -11,6 +11,7 @@ import math
 from decimal import Decimal
 
 from django.conf import settings
+from django.utils.translation import ngettext
 
 # Currencies written with a sign before the amount; any other code is written in front.
 SIGNS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
@@ -26,6 +27,12 @@ def _with_currency(text: str, negative: bool) -> str:
     sign = SIGNS.get(code)
     amount = f"{sign}{text}" if sign else f"{code} {text}"
     return f"−{amount}" if negative else amount
+
+
+def counted(count: int, singular: str, plural: str | None = None) -> str:
+    """A count with its noun in the right number: "0 rows", "1 row", "2 rows". Every count
+    sentence says it this way (never a noun with "(s)"); templates use `pluralize`."""
+    return f"{count:,} {ngettext(singular, plural or f'{singular}s', count)}"
 
 
 def money(amount: Decimal | float | int | None, *, places: int = 0, compact: bool = False) -> str:

@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.shortcuts import redirect
 
+from core.formatting import counted
 from departures.selectors import holdings_of
 
 User = get_user_model()
@@ -17,7 +18,7 @@ if _registered is not None:
             if held is not None and (held.count or held.teams_led):
                 messages.warning(
                     request,
-                    f"{obj} is deactivated but still holds {held.count} thing(s); "
+                    f"{obj} is deactivated but still holds {counted(held.count, 'thing')}; "
                     "hand them to a successor here.",
                 )
                 return redirect("departures:person", pk=obj.pk)

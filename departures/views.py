@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.formatting import counted
 from core.htmx import apply_service_errors
 from departures.forms import DepartureForm, PersonChoiceForm
 from departures.selectors import holdings_of, people_who_left_holding_something
@@ -56,7 +57,7 @@ def departure_person(request, pk):
             messages.success(
                 request,
                 f"{person} is deactivated"
-                + (f"; {successor} took on {held.count} thing(s)." if successor else "."),
+                + (f"; {successor} took on {counted(held.count, 'thing')}." if successor else "."),
             )
             return redirect("departures:person", pk=person.pk)
     return render(

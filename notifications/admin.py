@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from core.formatting import counted
 from notifications.models import Notification, NotificationPreference, ReminderPolicy
 
 
@@ -50,4 +51,4 @@ class NotificationAdmin(admin.ModelAdmin):
         from notifications.services import notifications_retry_failed
 
         count = notifications_retry_failed(queryset=queryset)
-        self.message_user(request, f"{count} notification(s) queued again.")
+        self.message_user(request, f"{counted(count, 'notification')} queued again.")

@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from compliance.services import classification_confirm, classification_propose
+from core.formatting import counted
 from gates.models import ChecklistItem, Gate, StageTransition
 from gates.services import ChecklistChange as ItemChange
 from gates.services import (
@@ -146,7 +147,7 @@ class Applier:
                 initiative=None,
                 verb="portfolio.imported",
                 after=self._summary(),
-                message=f"Portfolio import of {len(self.plan.outcomes)} row(s)",
+                message=f"Portfolio import of {counted(len(self.plan.outcomes), 'row')}",
             )
 
     def _summary(self) -> dict:

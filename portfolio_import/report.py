@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from core.formatting import counted
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -110,12 +112,13 @@ class ImportReport:
         totals = self.totals()
         if not self.ok:
             return (
-                f"{len(self.problems)} problem(s) in {sum(1 for r in self.rows if not r.ok)} "
-                "row(s); nothing was imported."
+                f"{counted(len(self.problems), 'problem')} in "
+                f"{counted(sum(1 for r in self.rows if not r.ok), 'row')}; nothing was imported."
             )
         verb = "Imported" if self.applied else "Would import"
         return (
-            f"{verb}: {totals[Action.CREATE]} row(s) created, {totals[Action.UPDATE]} updated, "
+            f"{verb}: {counted(totals[Action.CREATE], 'row')} created, "
+            f"{totals[Action.UPDATE]} updated, "
             f"{totals[Action.UNCHANGED]} unchanged."
         )
 

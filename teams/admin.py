@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.db.models import Count
 
+from core.formatting import counted
 from teams.forms import (
     BoundedAdminAuthenticationForm,
     BoundedAdminPasswordChangeForm,
@@ -78,7 +79,7 @@ def send_invitations(modeladmin, request, queryset):
             )
         else:
             sent += 1
-    modeladmin.message_user(request, f"Sent {sent} set-password link(s).")
+    modeladmin.message_user(request, f"Sent {counted(sent, 'set-password link')}.")
 
 
 # The admin's sign-in and change-my-password forms, bounded like every other.

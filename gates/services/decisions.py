@@ -10,8 +10,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from core.events import Event, publish_on_commit
+from core.formatting import counted
 from core.types import Actor
 from gates import guards, snapshots
 from gates.models import (
@@ -305,7 +307,8 @@ def gate_vote(
     open_required = open_required_items(items)
     if decision == Decision.GO and open_required and not override_justification:
         errors["override_justification"] = (
-            f"{len(open_required)} required item(s) are still open. Go needs an explicit "
+            f"{counted(len(open_required), 'required item')} "
+            f"{ngettext('is', 'are', len(open_required))} still open. Go needs an explicit "
             "override with a written justification, or decide conditional go."
         )
     following = gate.stage.next_stage()

@@ -273,17 +273,39 @@ def test_a_poll_after_the_session_expired_takes_the_page_to_sign_in(client, init
     assert client.get(live).status_code == 302
 
 
-@pytest.mark.parametrize("value", [None, "", "yes", "2", "1" * 5000])
-def test_a_watch_toggle_that_says_neither_watch_nor_stop_is_refused(
-    client, owner, initiative, value
+@pytest.mark.parametrize("junk", ["", "yes", "2", None])
+def test_a_watch_toggle_with_a_junk_choice_is_refused_and_changes_nothing(
+    client, initiative, team_member, junk
 ):
-    # Any value but "1" stopped watching without a word.
-    from collaboration.models import Watch
-
-    client.force_login(owner)
+    client.force_login(team_member)
     url = reverse("collaboration:watch", args=[initiative.key])
     client.post(url, {"watching": "1"})
-    data = {} if value is None else {"watching": value}
-    response = client.post(url, data, HTTP_HX_REQUEST="true")
-    assert response.status_code == 400
-    assert Watch.objects.filter(initiative=initiative, user=owner).exists()
+    data = {} if junk is None else {"watching": junk}
+
+    for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
+        response = client.post(url, data, **headers)
+        assert response.status_code == 400
+        assert "nothing was changed" in response.content.decode()
+    assert "Watching · stop" in client.get(detail(initiative)).content.decode()
+
+
+def test_a_reply_posted_drops_reply_to_from_the_address(client, initiative, member):
+    client.force_login(member)
+    first = comment_create(initiative=initiative, actor=member, body="Is the eval done?")
+    discussion = reverse("collaboration:discussion", args=[initiative.key])
+    response = client.post(
+        reverse("collaboration:comment-add", args=[initiative.key]),
+        {"body": "Yes.", "reply_to": first.pk},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL=f"http://testserver{discussion}?reply_to={first.pk}&item=",
+    )
+    assert response.status_code == 200
+    assert response["HX-Replace-Url"] == f"{discussion}?item="
+    # Posted from an address without it, the address is left alone.
+    response = client.post(
+        reverse("collaboration:comment-add", args=[initiative.key]),
+        {"body": "Thanks."},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL=f"http://testserver{discussion}",
+    )
+    assert "HX-Replace-Url" not in response

@@ -183,7 +183,7 @@ def test_seed_demo_runs_again_the_next_day_after_people_used_the_demo():
         output = seed()
 
     assert row_counts() == counts
-    assert "0 row(s) created; 30 initiative(s) already present" in output
+    assert "0 rows created; 30 initiatives already present" in output
 
 
 # --- generate_portfolio ------------------------------------------------------------------

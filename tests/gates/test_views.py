@@ -253,7 +253,7 @@ def test_go_with_open_items_needs_an_override(client, executive, in_review):
     response = client.post(vote_url(in_review), {"decision": "go", "rationale": "Looks good."})
     content = response.content.decode()
     assert response.status_code == 200
-    assert "6 required item(s) are still open" in content
+    assert "6 required items are still open" in content
     # Nobody ticked the override: the box stays unticked, the justification field shows
     # with its error all the same.
     assert 'name="override" id="id_override">' in content

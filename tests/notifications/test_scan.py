@@ -334,7 +334,7 @@ def test_dry_run_prints_and_writes_nothing(gate, owner, member, capsys):
 def test_send_reminders_scans_and_sends_without_a_worker(gate, owner, capsys, quiet_rule_off):
     with time_machine.travel(at(gate.due_on - datetime.timedelta(days=1)), tick=False):
         call_command("send_reminders")
-    assert "1 notification(s) created" in capsys.readouterr().out
+    assert "1 notification created" in capsys.readouterr().out
     assert Notification.objects.get().state == "sent"
     assert len(mail.outbox) == 1
 

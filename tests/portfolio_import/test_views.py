@@ -49,7 +49,7 @@ def test_upload_previews_and_the_import_button_imports(client, admin_user, valid
     )
     assert not Initiative.objects.filter(name=valid_row["name"]).exists()
     preview = client.get(response["Location"]).content.decode()
-    assert "Would import: 1 row(s) created" in preview and "Import 1 row" in preview
+    assert "Would import: 1 row created" in preview and "Import 1 row" in preview
 
     client.post(reverse("portfolio_import:apply", args=[run.pk]))
     assert Initiative.objects.filter(name=valid_row["name"]).count() == 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.formatting import counted
 from demo.seeding import DEMO_PASSWORD, DemoNotLoaded, demo_seed
 
 
@@ -35,8 +36,9 @@ class Command(BaseCommand):
         write = self.stdout.write
         write(
             self.style.SUCCESS(
-                f"Demo portfolio: {totals['create']} row(s) created; "
-                f"{summary.already_present} initiative(s) already present, left as they are."
+                f"Demo portfolio: {counted(totals['create'], 'row')} created; "
+                f"{counted(summary.already_present, 'initiative')} already present, "
+                "left as they are."
             )
         )
         write(

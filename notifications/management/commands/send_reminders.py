@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
+from core.formatting import counted
 from notifications.services import notifications_send_now, reminder_scan
 
 
@@ -25,12 +26,12 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"{item.kind:<15} {item.recipient.get_username()} <{address}>: {item.subject}"
                 )
-            self.stdout.write(f"{len(result.planned)} notification(s) would be created.")
+            self.stdout.write(f"{counted(len(result.planned), 'notification')} would be created.")
             return
         result = reminder_scan(enqueue=False)
         counts = notifications_send_now(ids=result.to_send)
         self.stdout.write(
-            f"{result.created} notification(s) created, {result.redriven} re-driven; "
+            f"{counted(result.created, 'notification')} created, {result.redriven} re-driven; "
             f"{counts['sent']} emailed, {counts['retry_later']} left for a retry, "
             f"{counts['failed']} failed."
         )
