@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from core.validators import choice_list_problem
 from initiatives.models import Framework, Initiative, Stage
 from teams.roles import PortfolioRole
 
@@ -87,10 +88,10 @@ class Obligation(models.Model):
         from django.core.exceptions import ValidationError
 
         errors = {}
-        if not self.roles or set(self.roles) - set(OBLIGATION_ROLES):
-            errors["roles"] = f"A list of: {', '.join(OBLIGATION_ROLES)}."
-        if not self.tiers or set(self.tiers) - set(Tier.values):
-            errors["tiers"] = f"A list of: {', '.join(Tier.values)}."
+        for name, allowed in (("roles", OBLIGATION_ROLES), ("tiers", Tier.values)):
+            problem = choice_list_problem(getattr(self, name), allowed, required=True)
+            if problem:
+                errors[name] = problem
         if errors:
             raise ValidationError(errors)
 

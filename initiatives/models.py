@@ -14,6 +14,7 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 
 from core.db import count_of
+from core.validators import choice_list_problem
 from teams.models import Team
 from teams.roles import StageRole
 
@@ -75,11 +76,9 @@ class Stage(models.Model):
         return f"{self.framework.name}: {self.name}"
 
     def clean(self) -> None:
-        unknown = set(self.recommended_roles or []) - set(StageRole.values)
-        if unknown:
-            raise ValidationError(
-                {"recommended_roles": f"Unknown roles: {', '.join(sorted(unknown))}"}
-            )
+        problem = choice_list_problem(self.recommended_roles, StageRole.values)
+        if problem:
+            raise ValidationError({"recommended_roles": problem})
 
     @property
     def expected_range(self) -> str:
