@@ -20,6 +20,29 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
+# Words of ordinary length in tables and lists that run over two lines: a word cut in two.
+CUT_WORDS = """() => {
+  const cut = [];
+  const boxes = document.querySelectorAll('main td, main th, main li, main dd');
+  for (const box of boxes) {
+    if (!box.checkVisibility({visibilityProperty: true}) || box.clientWidth === 0) continue;
+    const walker = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const match of node.data.matchAll(/[^\\s\\-\\u2013\\u2014\\/·(),.:;]+/g)) {
+        if (match[0].length > 24) continue;  // a code or a URL may break
+        const range = document.createRange();
+        range.setStart(node, match.index);
+        range.setEnd(node, match.index + match[0].length);
+        const lines = new Set([...range.getClientRects()].map(rect => Math.round(rect.top)));
+        if (lines.size > 1) cut.push(`${match[0]} (${box.clientWidth}px)`);
+      }
+    }
+  }
+  return cut.slice(0, 10);
+}"""
+
+NEXT_FRAMES = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+
 SHOTS = Path(os.environ.get("TOLLGATE_SCREENSHOTS", "/tmp/wt14-shots"))
 
 
@@ -69,6 +92,14 @@ def test_owner_classifies_compliance_confirms_and_the_gate_gets_regulatory_items
     expect(section.locator("#ai-act-due")).to_contain_text(initiative.key)
     SHOTS.mkdir(parents=True, exist_ok=True)
     section.screenshot(path=str(SHOTS / "dashboard-ai-act-test.png"))
+
+    # On a phone, a table that cannot fit its words stacks as cards: no word is cut.
+    for url in ("/dashboard/", f"/initiatives/{initiative.key}/classification/"):
+        officer_page.goto(url)
+        for width in (320, 390):
+            officer_page.set_viewport_size({"width": width, "height": 800})
+            officer_page.evaluate(NEXT_FRAMES)
+            assert officer_page.evaluate(CUT_WORDS) == [], (url, width)
 
     for console in (owner_console, officer_console):
         assert console.csp_violations() == [], console
