@@ -271,7 +271,10 @@ def _person(username, first_name, last_name) -> str:
 
 def register_rows(scope: QuerySet[Initiative]) -> Iterator[list]:
     """One row per initiative of `scope` in REGISTER_COLUMNS order, streamed from the
-    database (one query, whatever the number of initiatives or obligations)."""
+    database (one query, whatever the number of initiatives or obligations).
+
+    Values keep their type (counts are numbers, flags a list, dates dates, None for what
+    an unclassified initiative has not): the CSV and the JSON each write them their way."""
     links = ObligationItem.objects.filter(initiative=OuterRef("pk"), dropped_at__isnull=True)
     rows = (
         scope.annotate(
@@ -321,12 +324,12 @@ def register_rows(scope: QuerySet[Initiative]) -> Iterator[list]:
             stage,
             status,
             tier or "unclassified",
-            role or "",
-            " ".join(flags or []),
-            total - cleared if tier else "",
-            cleared if tier else "",
-            _person(*classified_by),
-            _person(*confirmed_by),
-            timezone.localtime(confirmed_at).isoformat(timespec="minutes") if confirmed_at else "",
-            review_on.isoformat() if review_on else "",
+            role or None,
+            list(flags or []),
+            total - cleared if tier else None,
+            cleared if tier else None,
+            _person(*classified_by) or None,
+            _person(*confirmed_by) or None,
+            timezone.localtime(confirmed_at) if confirmed_at else None,
+            review_on,
         ]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -125,10 +127,33 @@ EXPORT_PIECE_BYTES = 64 * 1024
 
 
 def _cell(value):
-    """Text that a spreadsheet would run as a formula is quoted with a leading apostrophe."""
+    """A value as CSV text: a list space-separated, a time to the minute in the local zone,
+    a date as ISO 8601. Text that a spreadsheet would run as a formula is quoted with a
+    leading apostrophe."""
+    if isinstance(value, list | tuple):
+        value = " ".join(str(part) for part in value)
+    elif isinstance(value, datetime.datetime):
+        value = _moment(value)
+    elif isinstance(value, datetime.date):
+        value = value.isoformat()
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
+
+
+def _moment(value: datetime.datetime) -> str:
+    return timezone.localtime(value).isoformat(timespec="minutes")
+
+
+def _json_value(value):
+    """What json cannot write by itself: dates as ISO 8601 text, numbers kept numbers."""
+    if isinstance(value, datetime.datetime):
+        return _moment(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _csv_pieces(header: list[str], rows) -> Iterator[str]:
@@ -192,7 +217,9 @@ def _json_pieces(header: list[str], rows) -> Iterator[str]:
     size = 0
     with transaction.atomic():
         for index, row in enumerate(rows):
-            text = ("," if index else "") + json.dumps(dict(zip(header, row, strict=True)))
+            text = ("," if index else "") + json.dumps(
+                dict(zip(header, row, strict=True)), default=_json_value
+            )
             pending.append(text)
             size += len(text)
             if size >= EXPORT_PIECE_BYTES:

@@ -75,3 +75,61 @@ def test_an_obligation_cannot_be_placed_on_a_stage_without_an_exit_gate():
     with pytest.raises(ValidationError) as error:
         row.clean()
     assert "no exit gate" in error.value.message_dict["stage"][0]
+
+
+WRONG_LISTS = [
+    [["provider"]],
+    [{"role": "provider"}],
+    {"provider": True},
+    "provider",
+    5,
+    [1, 2],
+    ["provider", None],
+]
+
+
+@pytest.mark.parametrize(
+    ("model", "name"),
+    [
+        ("compliance.Obligation", "roles"),
+        ("compliance.Obligation", "tiers"),
+        ("initiatives.Stage", "recommended_roles"),
+    ],
+)
+@pytest.mark.parametrize("wrong", WRONG_LISTS, ids=repr)
+def test_a_json_list_of_choices_refuses_every_other_shape_by_field(model, name, wrong):
+    """The JSON columns that hold a list of choices: nested, object or wrong-typed JSON is a
+    field error, never a TypeError from hashing it."""
+    from django.apps import apps
+    from django.core.exceptions import ValidationError
+
+    instance = apps.get_model(model).objects.first()
+    setattr(instance, name, wrong)
+    with pytest.raises(ValidationError) as raised:
+        instance.full_clean()
+    assert name in raised.value.message_dict
+
+
+@pytest.mark.parametrize("wrong", ['[["provider"]]', '{"provider": 1}', "[1]", '"deployer"'])
+def test_the_admin_answers_a_wrong_roles_list_with_a_field_error(client, superuser, wrong):
+    obligation = Obligation.objects.get(code="art9-risk-management")
+    url = reverse("admin:compliance_obligation_change", args=[obligation.pk])
+    client.force_login(superuser)
+    form = client.get(url).context["adminform"].form
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    data.update(
+        {
+            "roles": wrong,
+            "tiers": '[["high_risk"]]',
+            "applies_from": obligation.applies_from.isoformat(),
+            "stages-TOTAL_FORMS": "0",
+            "stages-INITIAL_FORMS": "0",
+        }
+    )
+    data["is_active"] = "on"
+    response = client.post(url, data)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "roles" in errors and "tiers" in errors
+    obligation.refresh_from_db()
+    assert obligation.roles == ["provider"]

@@ -159,3 +159,63 @@ def test_register_query_count_does_not_grow_with_initiatives_or_obligations(
         other = InitiativeFactory(name=f"More {index}", team=team, owner=owner, sponsor=executive)
         classify(other, EVERYTHING)
     assert count() == before
+
+
+def test_the_ai_register_json_gives_each_value_its_type(
+    client, viewer, initiative, portfolio, classify
+):
+    """Counts are numbers, flags a list, dates ISO 8601, and what an unclassified initiative
+    lacks is null: no value of any entry is a number, a boolean or a date written as text."""
+    import datetime
+
+    classify(initiative, HIGH_RISK)
+    client.force_login(viewer)
+    document = json.loads(text_of(client.get(reverse("reports:ai-register-json"))))
+    by_key = {entry["key"]: entry for entry in document}
+    entry = by_key[initiative.key]
+    assert (entry["obligations_open"], entry["obligations_done"]) == (13, 0)
+    assert entry["flags"] == ["annex_iii"]
+    datetime.date.fromisoformat(entry["next_review_on"])
+    datetime.datetime.fromisoformat(entry["last_classified_at"])
+    unclassified = by_key[portfolio["in_mvp"].key]
+    assert unclassified["obligations_open"] is None and unclassified["next_review_on"] is None
+    assert unclassified["flags"] == [] and unclassified["role"] is None
+
+    dated = {"last_classified_at", "next_review_on"}
+    for each in document:
+        for column, value in each.items():
+            if not isinstance(value, str):
+                continue
+            assert value.strip(), (column, "empty text: null instead")
+            assert value.lower() not in {"true", "false", "none", "null"}, (column, value)
+            try:
+                float(value)
+            except ValueError:
+                pass
+            else:
+                raise AssertionError(f"{column} is a number written as text: {value!r}")
+            if column not in dated:
+                with pytest.raises(ValueError):
+                    datetime.date.fromisoformat(value[:10])
+
+
+def test_the_ai_register_csv_writes_the_typed_values_as_before(
+    client, viewer, initiative, portfolio, classify
+):
+    classify(initiative, HIGH_RISK)
+    client.force_login(viewer)
+    rows = list(
+        csv.DictReader(io.StringIO(text_of(client.get(reverse("reports:ai-register-csv")))))
+    )
+    by_key = {row["key"]: row for row in rows}
+    row = by_key[initiative.key]
+    datetime_text = row["last_classified_at"]
+    assert len(datetime_text) == len("2026-01-01T09:00+01:00") and "T" in datetime_text
+    assert len(row["next_review_on"]) == 10
+    unclassified = by_key[portfolio["in_mvp"].key]
+    assert [unclassified[c] for c in ("role", "flags", "obligations_open", "next_review_on")] == [
+        "",
+        "",
+        "",
+        "",
+    ]

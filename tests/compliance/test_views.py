@@ -125,3 +125,35 @@ def test_the_initiative_page_costs_the_same_queries_whatever_the_obligations(
     client.get(initiative.get_absolute_url())
     with django_assert_num_queries(25):
         assert client.get(initiative.get_absolute_url()).status_code == 200
+
+
+@pytest.mark.parametrize("state", ["unclassified", "proposed", "confirmed"])
+def test_the_classify_link_leads_to_the_questionnaire_from_every_page(
+    client, owner, compliance_officer, initiative, gate, state
+):
+    """From the initiative page and from the classification page itself, in every state,
+    Classify (or Reclassify) leads to the questionnaire's form; and no link of either page
+    leads to the page it is on without naming an element of it."""
+    import re
+    from urllib.parse import urlsplit
+
+    from compliance.services import classification_confirm, classification_propose
+
+    if state != "unclassified":
+        classification_propose(initiative=initiative, actor=owner, answers=HIGH_RISK)
+    if state == "confirmed":
+        classification_confirm(initiative=initiative, actor=compliance_officer)
+    client.force_login(owner)
+    for here in (initiative.get_absolute_url(), classification_url(initiative)):
+        html = client.get(here).content.decode()
+        ids = set(re.findall(r'\sid="([^"]+)"', html))
+        links = re.findall(r'<a [^>]*href="([^"]*)"[^>]*>\s*(Classify|Reclassify)\s*</a>', html)
+        assert len(links) == 1, (here, links)
+        target = urlsplit(links[0][0])
+        assert target.path == classification_url(initiative), here
+        form_page = client.get(target.path).content.decode()
+        assert re.search(rf'id="{target.fragment}"[^>]*>\s*<h2[^>]*>Questionnaire', form_page)
+        for href in re.findall(r'<a [^>]*href="([^"]*)"', html):
+            link = urlsplit(href)
+            if link.path == here:
+                assert link.fragment in ids, (here, href)
