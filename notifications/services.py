@@ -25,6 +25,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from core import background
 from gates.models import Gate
 from initiatives.models import Initiative
 from notifications import selectors
@@ -362,7 +363,7 @@ def enqueue_after_commit(*, ids: list[int]) -> None:
         batches = _batches(list(ids), send_batch_size())
         for position, batch in enumerate(batches):
             try:
-                notifications_send_task.delay(batch)
+                background.dispatch(notifications_send_task, batch)
             except Retry:
                 # Only in-process (eager) runs raise this: the failures are on the rows,
                 # which stay pending, and the next scan's re-drive tries again.
