@@ -199,9 +199,9 @@ def _materialise(candidates: list[selectors.Candidate]) -> list[Planned]:
     shared by every recipient of one reminder about one initiative and rendered once.
     """
     people = get_user_model().objects.in_bulk({c.recipient_id for c in candidates})
-    initiatives = Initiative.objects.select_related("stage", "owner", "ai_classification").in_bulk(
-        {c.initiative_id for c in candidates}
-    )
+    initiatives = Initiative.objects.select_related(
+        "stage", "owner", "sponsor", "ai_classification"
+    ).in_bulk({c.initiative_id for c in candidates})
     review_gates = {c.gate_id for c in candidates if c.kind == Kind.REVIEW_WAITING}
     gates = Gate.objects.in_bulk(review_gates) if review_gates else {}
     messages: dict[tuple, _Message] = {}
