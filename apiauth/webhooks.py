@@ -189,12 +189,7 @@ def _send(task, webhook_id, event, payload, delivery_id) -> None:
     a receiver's seconds never become part of the request that caused the event."""
     args = [webhook_id, event, payload, delivery_id]
     try:
-        if not task.app.conf.task_always_eager:
-            task.delay(*args)
-        elif getattr(settings, "TOLLGATE_WEBHOOKS_INLINE", False):
-            task.apply(args=args, throw=False)
-        else:
-            background.submit(task.apply, args=args, throw=False)
+        background.dispatch(task, *args)
     except Exception:
         # A receiver (or the broker) being down must never fail the request that caused it.
         logger.warning(

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from core import background
 from core.events import Event
 from gates.models import ChecklistItem, Gate
 from initiatives.models import Initiative, Membership
@@ -45,10 +46,10 @@ EVENTS = [
 
 
 def on_event(event: str, payload: dict) -> None:
-    """Bus listener: hand the event to a task (in-process when there is no broker)."""
+    """Bus listener: hand the event to a task (a background thread when there is no broker)."""
     from notifications.tasks import notices_for_event_task
 
-    notices_for_event_task.delay(event, payload)
+    background.dispatch(notices_for_event_task, event, payload)
 
 
 def _name(user) -> str:

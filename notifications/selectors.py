@@ -10,8 +10,10 @@ from django.db.models import (
     CharField,
     Exists,
     F,
+    FilteredRelation,
     IntegerField,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
     Value,
@@ -23,6 +25,7 @@ from django.utils import timezone
 from core.db import DaysBetween, WholeDaysSince
 from gates.models import Gate, GateDecision, Gatekeeper, StageTransition, Vote
 from initiatives.models import Activity, Initiative, Membership
+from teams.models import TeamMembership
 from teams.roles import PortfolioRole, users_with_roles
 
 # --- Reminder candidates: set-based, only the rows not created yet ------------------------
@@ -180,26 +183,63 @@ def reminder_candidates_overdue(*, rulebook, today: datetime.date) -> list[Candi
 
 
 def reminder_candidates_escalation(*, rulebook, today: datetime.date) -> list[Candidate]:
-    """The active sponsor of each initiative overdue by at least the escalation delay."""
+    """Whom each initiative overdue by at least the escalation delay is escalated to.
+
+    Its sponsor; when the sponsor has left (deactivated), the active leads of its team stand
+    in, and when the team has no active lead, the portfolio admins: a late gate never waits
+    on somebody who is gone. The key is the same either way:
+    escalation:gate:person:due_on:period.
+    """
     after = _per_framework(rulebook, "escalate_after_days", "framework_id")
     every = _per_framework(rulebook, "escalate_every_days", "framework_id")
-    queryset = (
+    overdue = (
         Initiative.objects.overdue(today)
-        .filter(sponsor__is_active=True)
         .annotate(
             initiative_id=F("pk"),
-            person_id=F("sponsor_id"),
             gate_id=_open_gate(),
             days=DaysBetween(Value(today), F("gate_due_on")),
             after=after,
         )
         .filter(gate_id__isnull=False, days__gte=F("after"))
         .annotate(period=(F("days") - F("after")) / every)
+    )
+    # One query: the sponsor, or (sponsor gone) each active team lead; a row whose sponsor
+    # left and whose team has no active lead comes back without a person.
+    active_lead = TeamMembership.objects.filter(
+        team=OuterRef("team"), role=TeamMembership.Role.LEAD, user__is_active=True
+    )
+    rows = (
+        overdue.alias(
+            leads=FilteredRelation(
+                "team__memberships", condition=Q(team__memberships__role=TeamMembership.Role.LEAD)
+            )
+        )
+        .annotate(
+            person_id=Case(
+                When(sponsor__is_active=True, then=F("sponsor_id")),
+                When(leads__user__is_active=True, then=F("leads__user_id")),
+                default=None,
+            )
+        )
+        .filter(Q(person_id__isnull=False) | ~Exists(active_lead))
         .annotate(
             dedupe=_key("escalation", F("gate_id"), F("person_id"), F("gate_due_on"), F("period"))
         )
     )
-    return _rows("escalation", queryset)
+    candidates = _rows("escalation", rows)
+    leaderless = {c.initiative_id for c in candidates if c.recipient_id is None}
+    candidates = [c for c in candidates if c.recipient_id is not None]
+    if leaderless:
+        admins = users_with_roles({PortfolioRole.ADMIN}).order_by("pk").values_list("pk", flat=True)
+        for admin_id in admins:
+            queryset = overdue.filter(pk__in=leaderless).annotate(
+                person_id=Value(admin_id, output_field=IntegerField()),
+                dedupe=_key(
+                    "escalation", F("gate_id"), F("person_id"), F("gate_due_on"), F("period")
+                ),
+            )
+            candidates += _rows("escalation", queryset)
+    return sorted(candidates, key=lambda c: (c.initiative_id, c.recipient_id))
 
 
 # The owner hears of an AI Act classification review this many days before it is due, and

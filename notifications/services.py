@@ -25,6 +25,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from core import background
 from gates.describing import describe
 from gates.models import Gate
 from initiatives.models import Initiative
@@ -199,9 +200,9 @@ def _materialise(candidates: list[selectors.Candidate]) -> list[Planned]:
     shared by every recipient of one reminder about one initiative and rendered once.
     """
     people = get_user_model().objects.in_bulk({c.recipient_id for c in candidates})
-    initiatives = Initiative.objects.select_related("stage", "owner", "ai_classification").in_bulk(
-        {c.initiative_id for c in candidates}
-    )
+    initiatives = Initiative.objects.select_related(
+        "stage", "owner", "sponsor", "ai_classification"
+    ).in_bulk({c.initiative_id for c in candidates})
     review_gates = {c.gate_id for c in candidates if c.kind == Kind.REVIEW_WAITING}
     gates = Gate.objects.in_bulk(review_gates) if review_gates else {}
     messages: dict[tuple, _Message] = {}
@@ -363,7 +364,7 @@ def enqueue_after_commit(*, ids: list[int]) -> None:
         batches = _batches(list(ids), send_batch_size())
         for position, batch in enumerate(batches):
             try:
-                notifications_send_task.delay(batch)
+                background.dispatch(notifications_send_task, batch)
             except Retry:
                 # Only in-process (eager) runs raise this: the failures are on the rows,
                 # which stay pending, and the next scan's re-drive tries again.

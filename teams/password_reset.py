@@ -9,8 +9,11 @@ from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.views import PasswordResetView
+from django.template.loader import render_to_string
 
+from core import background
 from core.limits import hit
+from core.tasks import email_send_task
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +37,24 @@ class ThrottledPasswordResetForm(PasswordResetForm):
             logger.warning("Password reset throttled (client %s)", client)
             return None
         return super().save(request=request, **kwargs)
+
+    def send_mail(
+        self,
+        subject_template_name,
+        email_template_name,
+        context,
+        from_email,
+        to_email,
+        html_email_template_name=None,
+    ):
+        """Render the email here and send it outside the request (a slow mail server
+        never holds the page; without a broker a background thread sends it)."""
+        subject = "".join(render_to_string(subject_template_name, context).splitlines())
+        body = render_to_string(email_template_name, context)
+        html = None
+        if html_email_template_name is not None:
+            html = render_to_string(html_email_template_name, context)
+        background.dispatch(email_send_task, subject, body, [to_email], html, from_email)
 
 
 password_reset = PasswordResetView.as_view(form_class=ThrottledPasswordResetForm)

@@ -7,13 +7,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from core import background
+from core.tasks import email_send_task
 from teams.models import Team, TeamMembership
 
 
@@ -58,13 +59,15 @@ def invitation_link(user) -> str:
 
 
 def _send_invitation(user_id: int, inviter_name: str) -> None:
+    """Render the invitation and hand it to a worker (a background thread without a
+    broker): the mail server's seconds are never part of the admin's request."""
     user = get_user_model().objects.get(pk=user_id)
     context = {"user": user, "inviter": inviter_name, "link": invitation_link(user)}
-    send_mail(
-        subject=render_to_string("teams/email/invitation_subject.txt", context).strip(),
-        message=render_to_string("teams/email/invitation.txt", context),
-        from_email=None,
-        recipient_list=[user.email],
+    background.dispatch(
+        email_send_task,
+        render_to_string("teams/email/invitation_subject.txt", context).strip(),
+        render_to_string("teams/email/invitation.txt", context),
+        [user.email],
     )
 
 

@@ -19,10 +19,11 @@ if not CELERY_TASK_ALWAYS_EAGER:
     EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=None)  # noqa: F405
 # The tests start the embedded beat themselves (tests/test_embedded_beat.py), never on import.
 TOLLGATE_EMBEDDED_BEAT = False
-# Without a broker, webhooks are delivered on a background thread; a test's data lives in
-# a transaction no other thread sees, so tests deliver in the calling thread instead.
-# tests/api/test_webhooks.py checks the background delivery with committed data.
-TOLLGATE_WEBHOOKS_INLINE = True
+# Without a broker, work is handed to a background thread (core.background.dispatch); a
+# test's data lives in a transaction no other thread sees, so tests run it in the calling
+# thread instead. tests/api/test_webhooks.py and tests/test_background.py check the
+# background path with committed data.
+TOLLGATE_BACKGROUND_INLINE = True
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

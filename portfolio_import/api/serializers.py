@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from django.conf import settings
 from rest_framework import serializers
 
+from apiauth.errors import PayloadTooLarge
 from apiauth.serializers import StrictSerializer
 from portfolio_import.reading import MAX_FILES, upload_problem
 
@@ -19,6 +21,11 @@ class ImportUploadSerializer(StrictSerializer):
     )
 
     def validate_files(self, files):
+        limit = settings.TOLLGATE_IMPORT_MAX_BYTES
+        for upload in files:
+            if upload.size > limit:
+                # 413, not 400: the file is fine in kind, only too large.
+                raise PayloadTooLarge(f"{upload.name} is larger than the {limit:,}-byte limit.")
         problem = upload_problem(files)
         if problem:
             raise serializers.ValidationError(problem)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import status, viewsets
+from rest_framework import exceptions, status, viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
@@ -33,7 +33,10 @@ class ImportViewSet(viewsets.GenericViewSet):
             "Upload one .xlsx workbook or CSV files (multipart, field `files`, repeatable). "
             "Every row is validated; unless `dry_run` is true and every row is valid, the "
             "whole upload is imported in one transaction, or nothing is. Importing the same "
-            "file again changes nothing. Portfolio admins only."
+            "file again changes nothing. Portfolio admins only. A problem with the upload as "
+            "a whole (not a spreadsheet, empty, no known table, a required column missing) "
+            "answers 400 and a file over the size limit 413, in the API's error shape, with "
+            "the problems under `errors.files`; 207 is for uploads read whole with rows refused."
         ),
         request={"multipart/form-data": s.ImportUploadSerializer},
         responses={
@@ -59,6 +62,9 @@ class ImportViewSet(viewsets.GenericViewSet):
         ]
         dry_run = serializer.validated_data["dry_run"]
         report = portfolio_import(files=files, actor=request.user, dry_run=dry_run)
+        if report.file_problems:
+            # The upload as a whole could not be read as a portfolio: no per-row report.
+            raise exceptions.ValidationError({"files": [_say(p) for p in report.file_problems]})
         body = report.as_dict()
         for row in body["rows"]:
             row["status"] = ROW_STATUS[row["action"]]
@@ -69,3 +75,8 @@ class ImportViewSet(viewsets.GenericViewSet):
         else:
             code = status.HTTP_200_OK
         return Response(s.ImportReportSerializer(body).data, status=code)
+
+
+def _say(problem) -> str:
+    """A problem of the upload as a whole, with its table, row and column when it has them."""
+    return problem.message if problem.table == "file" else str(problem)

@@ -449,7 +449,7 @@ def test_a_slow_receiver_does_not_slow_the_request_without_a_broker(
 
     from core import background
 
-    settings.TOLLGATE_WEBHOOKS_INLINE = False  # what every deployment does
+    settings.TOLLGATE_BACKGROUND_INLINE = False  # what every deployment does
     settings.TOLLGATE_WEBHOOK_MAX_RETRIES = 1
     slow = Receiver(delay=2.0)
     try:

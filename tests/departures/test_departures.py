@@ -17,6 +17,7 @@ from teams.models import TeamMembership
 from teams.roles import PortfolioRole
 from tests.api.helpers import token_client
 from tests.factories import InitiativeFactory, UserFactory
+from tests.test_input_properties import form_arguments  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -89,6 +90,38 @@ def test_no_pending_email_goes_to_somebody_who_left(initiative, member):
     notice.refresh_from_db()
     assert counts["sent"] == 0 and mail.outbox == []
     assert notice.state == Notification.State.SKIPPED
+
+
+# Pickers that choose a person to take something on. The departures page's own picker of
+# whom to hand over from lists people who left on purpose.
+CHOOSING_WHO_LEFT = {"departures.forms.PersonChoiceForm"}
+
+
+def test_every_person_picker_offers_only_active_people(form_arguments):  # noqa: F811
+    """Every form field that picks a person (found in every form, as the input property
+    test finds them) leaves out people who were deactivated, whatever roles they held."""
+    from django import forms
+    from django.contrib.auth import get_user_model
+
+    gone = UserFactory(username="gone", groups=list(PortfolioRole))
+    _deactivate(gone)
+
+    from tests.test_input_properties import _build_form, _forms
+
+    pickers = 0
+    for form_class in _forms():
+        if f"{form_class.__module__}.{form_class.__qualname__}" in CHOOSING_WHO_LEFT:
+            continue
+        form = _build_form(form_class, None, form_arguments)
+        for name, field in form.fields.items():
+            if not isinstance(field, forms.ModelChoiceField):
+                continue
+            if field.queryset is None or field.queryset.model is not get_user_model():
+                continue
+            pickers += 1
+            offered = set(field.queryset.values_list("pk", flat=True))
+            assert gone.pk not in offered, f"{form_class.__name__}.{name}"
+    assert pickers >= 5  # owner, sponsor, team member, gatekeeper, successor, ...
 
 
 # --- What a person holds, and handing it over ------------------------------------------

@@ -102,6 +102,38 @@ def test_escalation_reaches_the_sponsor_at_seven_days_overdue_then_weekly(
     ]
 
 
+def _leave(person) -> None:
+    person.is_active = False
+    person.save(update_fields=["is_active"])
+
+
+def test_when_the_sponsor_left_the_team_lead_hears_of_the_escalation(
+    scan, gate, owner, executive, team_lead, quiet_rule_off
+):
+    _leave(executive)
+    scan(at(gate.due_on + datetime.timedelta(days=7)))
+    assert keys(Kind.ESCALATION) == [("escalation", "lead")]
+    [email] = [m for m in mail.outbox if m.to == [team_lead.email]]
+    assert "has left; it comes to you in their place" in " ".join(email.body.split())
+    # Weekly after that, like the sponsor would have been; never to the one who left.
+    scan(at(gate.due_on + datetime.timedelta(days=14)))
+    assert keys(Kind.ESCALATION) == [("escalation", "lead")] * 2
+
+
+def test_when_sponsor_and_team_lead_left_the_portfolio_admins_hear_of_it(
+    scan, gate, owner, executive, team_lead, admin_user, quiet_rule_off
+):
+    _leave(executive)
+    _leave(team_lead)
+    scan(at(gate.due_on + datetime.timedelta(days=7)))
+    assert keys(Kind.ESCALATION) == [("escalation", "admin")]
+    # Back to the sponsor as soon as the initiative has an active one again.
+    executive.is_active = True
+    executive.save(update_fields=["is_active"])
+    scan(at(gate.due_on + datetime.timedelta(days=14)))
+    assert sorted(keys(Kind.ESCALATION)) == [("escalation", "admin"), ("escalation", "exec")]
+
+
 def test_no_reminders_for_an_initiative_on_hold(scan, gate, initiative):
     initiative.status = "on_hold"
     initiative.save(update_fields=["status"])

@@ -227,5 +227,39 @@ def test_files_over_the_size_limit_are_refused_before_reading(
     api = _api(admin_user).post(
         "/api/v1/imports/", {"files": [_upload(source)]}, format="multipart"
     )
-    assert api.status_code == 400 and "64-byte limit" in str(api.json()["errors"]["files"])
+    assert api.status_code == 413 and api.json()["code"] == "payload_too_large"
+    assert "64-byte limit" in api.json()["message"]
     assert not ImportRun.objects.exists()
+
+
+def _whole_file(name: str, content: bytes) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content, content_type="application/octet-stream")
+
+
+@pytest.mark.parametrize(
+    ("upload", "says"),
+    [
+        (_whole_file("portfolio.xlsx", b"PK\x03\x04 not really a zip"), "not a readable .xlsx"),
+        (_whole_file("notes.pdf", b"%PDF-1.4 name"), "upload an .xlsx workbook"),
+        (_whole_file("initiatives.csv", b"\x00\x01\x02\xff\xfe"), "not a text file"),
+        (_whole_file("initiatives.csv", b"nickname\nSomething\n"), "required column is missing"),
+        (_whole_file("initiatives.csv", b"\n\n  \n"), "No initiatives, history"),
+        (_whole_file("initiatives.csv", b""), "empty"),
+    ],
+    ids=["damaged-xlsx", "not-a-spreadsheet", "binary-csv", "missing-columns", "blank", "empty"],
+)
+def test_a_whole_file_problem_answers_400_in_the_error_shape(admin_user, upload, says):
+    """Not a per-row report (207): the upload as a whole is refused, with the reason."""
+    response = _api(admin_user).post("/api/v1/imports/", {"files": [upload]}, format="multipart")
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert set(body) == {"code", "message", "errors"}
+    said = [
+        m
+        for field, messages in body["errors"].items()
+        if field.startswith("files")
+        for m in messages
+    ]
+    assert says in " ".join(said), body
+    assert not Initiative.objects.exists()
