@@ -9,6 +9,7 @@ owner, notes, rationale, comment and evidence URL are long words with no break:
   scrolls sideways (a box that must scroll says so with `data-scroll-x`);
 - no ordinary word (letters only, up to 20) and no initiative key is split across lines:
   only a word that cannot fit its box breaks;
+- chart text (SVG) renders at 9 px or more;
 - axe-core finds no serious or critical violation.
 
 TOLLGATE_AXE_REPORT=path writes the axe counts per page and role as JSON;
@@ -307,10 +308,22 @@ MEASURE = """() => {
       }
     }
   }
+  // Chart text (SVG) is at least 9 px as rendered, after the chart is scaled to its box.
+  const tiny = [];
+  for (const text of document.querySelectorAll('svg text')) {
+    if (text.getClientRects().length === 0 || !text.textContent.trim()) continue;
+    const ctm = text.getScreenCTM();
+    if (!ctm) continue;
+    const size = parseFloat(getComputedStyle(text).fontSize) * Math.hypot(ctm.a, ctm.b);
+    if (size < 9 - 0.05) {
+      tiny.push(`"${text.textContent.trim().slice(0, 20)}" ${size.toFixed(1)}px`);
+    }
+  }
   return {
     width: document.documentElement.scrollWidth,
     boxes: boxes.slice(0, 5),
     splits: splits,
+    tiny: tiny.slice(0, 5),
   };
 }"""
 
@@ -376,6 +389,8 @@ def check_pages(chromium, live_server, pages, role, shots, axe):
                 problems.append(f"{role} {url} at {width}px: scrolls sideways: {box}")
             for word in measured["splits"]:
                 problems.append(f"{role} {url} at {width}px: a word split across lines: {word}")
+            for text in measured["tiny"]:
+                problems.append(f"{role} {url} at {width}px: chart text below 9px: {text}")
             if shots:
                 slug = name.replace(":", "-").replace("/", "_")
                 page.screenshot(path=str(shots / f"{role}-{slug}-{width}.png"), full_page=True)
