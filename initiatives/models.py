@@ -14,6 +14,7 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 
 from core.db import count_of
+from core.formatting import number
 from teams.models import Team
 from teams.roles import StageRole
 
@@ -529,7 +530,8 @@ class Target(models.Model):
         indexes = [models.Index(fields=["initiative", "status"], name="target_status_idx")]
 
     def __str__(self) -> str:
-        return f"{self.metric_key} {self.comparator} {self.threshold:g}{self.unit}"
+        unit = self.unit if self.unit in ("", "%") else f" {self.unit}"
+        return f"{self.metric_label} {self.comparator} {number(self.threshold)}{unit}"
 
     def is_satisfied_by(self, value: float) -> bool:
         if self.comparator == self.Comparator.AT_LEAST:
