@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from core.db import count_of
 from core.fields import ChoiceListField
+from core.formatting import number
 from teams.models import Team
 from teams.roles import StageRole
 
@@ -529,7 +530,8 @@ class Target(models.Model):
         indexes = [models.Index(fields=["initiative", "status"], name="target_status_idx")]
 
     def __str__(self) -> str:
-        return f"{self.metric_key} {self.comparator} {self.threshold:g}{self.unit}"
+        unit = self.unit if self.unit in ("", "%") else f" {self.unit}"
+        return f"{self.metric_label} {self.comparator} {number(self.threshold)}{unit}"
 
     def is_satisfied_by(self, value: float) -> bool:
         if self.comparator == self.Comparator.AT_LEAST:
@@ -631,14 +633,24 @@ class Membership(models.Model):
 class ActivityQuerySet(models.QuerySet):
     def with_withdrawn(self):
         """Annotate `withdrawn`: the entry's object was deleted later (a `<type>.deleted`
-        entry names it), so what the entry quotes of it is no longer shown. In the same
-        query, so a page of entries costs what it did."""
+        entry names it), so what the entry quotes of it is no longer shown; and `revised`:
+        it was edited after the entry (a later `<type>.edited`), so the entry's quote is no
+        longer what it says. In the same query, so a page of entries costs what it did."""
+
+        def later(action: str):
+            return Activity.objects.filter(
+                object_type=OuterRef("object_type"),
+                object_id=OuterRef("object_id"),
+                verb=Concat(OuterRef("object_type"), Value(action)),
+                pk__gt=OuterRef("pk"),
+            ).exclude(object_id="")
+
         deleted = Activity.objects.filter(
             object_type=OuterRef("object_type"),
             object_id=OuterRef("object_id"),
             verb=Concat(OuterRef("object_type"), Value(".deleted")),
         ).exclude(object_id="")
-        return self.annotate(withdrawn=Exists(deleted))
+        return self.annotate(withdrawn=Exists(deleted), revised=Exists(later(".edited")))
 
     def update(self, **kwargs):
         raise TypeError("The activity log is append-only.")
@@ -696,9 +708,16 @@ class Activity(models.Model):
 
     @property
     def shown_message(self) -> str:
-        """The message as people may read it now: an entry about something deleted since
-        (a comment) keeps what happened and drops the words it quoted (`with_withdrawn`)."""
-        if not getattr(self, "withdrawn", False) or self.verb.endswith(".deleted"):
+        """The message as people may read it now: an entry about something deleted or
+        edited since (a comment) keeps what happened and drops the words it quoted, which
+        are no longer there or no longer what it says (`with_withdrawn`)."""
+        if self.verb.endswith((".deleted", ".edited")):
+            return self.message
+        if getattr(self, "withdrawn", False):
+            since = "since deleted"
+        elif getattr(self, "revised", False):
+            since = "since edited"
+        else:
             return self.message
         said, quote, _ = self.message.partition(self.QUOTE_OPENS)
-        return f"{said} (since deleted)" if quote else self.message
+        return f"{said} ({since})" if quote else self.message

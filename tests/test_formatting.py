@@ -65,3 +65,13 @@ def test_no_template_formats_money_or_measurements_by_itself():
             if re.search(r"[$€£]\{\{", line) or 'stringformat:"g"' in line:
                 offending.append(f"{path.relative_to(BASE_DIR)}:{number_}")
     assert offending == []
+
+
+def test_whole_keys_keeps_each_initiative_key_on_one_line_and_escapes_the_rest():
+    rendered = Template("{% load formatting %}{{ text|whole_keys }}").render(
+        Context({"text": "AI-012 <b>due</b>, see AI-7 and MY-KEY"})
+    )
+    assert rendered == (
+        '<span class="nowrap">AI-012</span> &lt;b&gt;due&lt;/b&gt;, see '
+        '<span class="nowrap">AI-7</span> and MY-KEY'
+    )

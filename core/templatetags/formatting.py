@@ -1,9 +1,13 @@
 """{% load formatting %}: {{ amount|money }}, {{ amount|money:4 }}, {{ amount|money:"compact" }},
-{{ value|number }} and {{ value|measure:unit }}; see core/formatting.py."""
+{{ value|number }}, {{ value|measure:unit }} and {{ text|whole_keys }}; see core/formatting.py."""
 
 from __future__ import annotations
 
+import re
+
 from django import template
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 from core import formatting
 
@@ -28,3 +32,13 @@ def measure(value, unit=""):
     if value is None or value == "":
         return "no data"
     return f"{formatting.number(value)} {unit}".strip()
+
+
+_KEY = re.compile(r"\b[A-Z]{1,6}-\d{1,6}\b")
+
+
+@register.filter
+def whole_keys(text):
+    """Text (escaped) with each initiative key in it kept on one line: AI-012 never breaks
+    at its hyphen inside a sentence, a subject or a notice."""
+    return mark_safe(_KEY.sub(r'<span class="nowrap">\g<0></span>', escape(str(text or ""))))

@@ -109,6 +109,87 @@
     form.insertAdjacentElement("afterend", message);
   }
 
+  // Sign-in lost before a save: the whole browser goes to sign in and comes back to this
+  // page (core/htmx.py: sign_in_page_wide). What the person had typed in the page's forms
+  // is kept for that return, in this tab only and for an hour, and put back in its box.
+  var DRAFTS = "tollgate:drafts";
+  var DRAFT_MS = 60 * 60 * 1000;
+  var TYPED = /^(text|url|number|email|search|tel)$/;
+
+  function typedText(control) {
+    return (
+      control.id &&
+      !control.disabled &&
+      (control.tagName === "TEXTAREA" || TYPED.test(control.type)) &&
+      control.value !== control.defaultValue
+    );
+  }
+
+  function keepDrafts(page) {
+    var fields = [];
+    document.querySelectorAll("form textarea, form input").forEach(function (control) {
+      if (typedText(control)) {
+        fields.push({ id: control.id, value: control.value });
+      }
+    });
+    if (!fields.length) {
+      return;
+    }
+    try {
+      sessionStorage.setItem(DRAFTS, JSON.stringify({ page: page, at: Date.now(), fields: fields }));
+    } catch (error) {
+      // No storage (private mode, full): nothing is kept.
+    }
+  }
+
+  function restoreDrafts() {
+    var saved = null;
+    try {
+      saved = JSON.parse(sessionStorage.getItem(DRAFTS) || "null");
+    } catch (error) {
+      return;
+    }
+    if (!saved || saved.page !== location.pathname + location.search) {
+      return;
+    }
+    sessionStorage.removeItem(DRAFTS);
+    if (!(Date.now() - saved.at < DRAFT_MS)) {
+      return;
+    }
+    var first = null;
+    saved.fields.forEach(function (field) {
+      var control = document.getElementById(field.id);
+      // Only into a box the page left as it was rendered: nothing is overwritten.
+      if (control && control.value === control.defaultValue) {
+        control.value = field.value;
+        first = first || control;
+      }
+    });
+    if (first) {
+      var form = owner(first);
+      var note = document.createElement("p");
+      note.className = "alert alert--warning " + MESSAGE_CLASS;
+      note.setAttribute("role", "status");
+      note.textContent = "You were signed out before this was saved: what you typed is back. Save it again.";
+      form.insertAdjacentElement("afterend", note);
+      var details = first.closest("details");
+      if (details) {
+        details.open = true;
+      }
+    }
+  }
+
+  function signInPage(redirect) {
+    try {
+      var url = new URL(redirect, location.href);
+      return url.searchParams.get("next");
+    } catch (error) {
+      return null;
+    }
+  }
+
+  restoreDrafts();
+
   document.addEventListener("htmx:responseError", function (event) {
     show(event.detail, event.detail.xhr ? event.detail.xhr.status : 0);
   });
@@ -132,6 +213,11 @@
       var xhr = event.detail.xhr;
       if (xhr && xhr.status >= 400) {
         event.stopPropagation();
+      }
+      var redirect = xhr && xhr.getResponseHeader("HX-Redirect");
+      var page = redirect && signInPage(redirect);
+      if (page) {
+        keepDrafts(page);
       }
     },
     true

@@ -55,6 +55,36 @@ def test_comment_with_markdown_and_a_mention_chosen_from_the_suggestions(
     assert console.csp_violations() == [] and console.errors() == [], console
 
 
+def test_mention_suggestions_follow_the_caret_anywhere_in_the_text(
+    open_page, expect, live_server, initiative, owner, member
+):
+    """An @ typed in the middle of a comment is suggested for, and choosing a person puts
+    the mention there, keeping the text after it."""
+    member.first_name, member.last_name = "Priya", "Raman"
+    member.save(update_fields=["first_name", "last_name"])
+    page, console = open_page(owner.username, DEFAULT_PASSWORD)
+    page.goto(initiative.get_absolute_url())
+    body = page.locator("#id_body")
+    body.fill("Thanks  for the numbers.")
+    body.click()
+    # The caret after "Thanks ", then an @ typed there: the text goes on after it.
+    page.keyboard.press("Home")
+    for _ in range(len("Thanks ")):
+        page.keyboard.press("ArrowRight")
+    page.keyboard.type("@Pri", delay=20)
+    expect(body).to_have_value("Thanks @Pri for the numbers.")
+    suggestion = page.locator("#mention-suggestions").get_by_role(
+        "button", name="Priya Raman", exact=True
+    )
+    expect(suggestion).to_be_visible()
+    suggestion.click()
+    expect(body).to_have_value(f"Thanks @{member.username} for the numbers.")
+    # Typing goes on where the mention ends.
+    page.keyboard.type("all ")
+    expect(body).to_have_value(f"Thanks @{member.username} all for the numbers.")
+    assert console.csp_violations() == [] and console.errors() == [], console
+
+
 def test_evidence_pdf_is_uploaded_and_downloaded(
     open_page, expect, live_server, initiative, member, tmp_path
 ):

@@ -7,6 +7,9 @@ owner, notes, rationale, comment and evidence URL are long words with no break:
 
 - at 390, 768 and 1366 px the document is no wider than the viewport, and nothing inside it
   scrolls sideways (a box that must scroll says so with `data-scroll-x`);
+- no ordinary word (letters only, up to 20) and no initiative key is split across lines:
+  only a word that cannot fit its box breaks;
+- chart text (SVG) renders at 9 px or more;
 - axe-core finds no serious or critical violation.
 
 TOLLGATE_AXE_REPORT=path writes the axe counts per page and role as JSON;
@@ -274,7 +277,54 @@ MEASURE = """() => {
         + `runs over its cell ${cell.scrollWidth}>${cell.clientWidth}`);
     }
   }
-  return {width: document.documentElement.scrollWidth, boxes: boxes.slice(0, 5)};
+  // An ordinary word (letters only, up to 20) or an initiative key is never split across
+  // lines: only a word that cannot fit its box may break.
+  const splits = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const token = /\\S+/g;
+  const ordinary = /^[\\p{L}]{2,20}$|^[A-Z]{1,6}-\\d{1,6}$/u;
+  for (let node = walker.nextNode(); node && splits.length < 5; node = walker.nextNode()) {
+    const parent = node.parentElement;
+    if (!parent || parent.closest('script, style, svg, .visually-hidden, [hidden], option')) {
+      continue;
+    }
+    if (parent.getClientRects().length === 0) continue;
+    for (const match of node.data.matchAll(token)) {
+      const run = match[0];
+      const core = run.replace(/^[(\\[“"'‘«]+/u, '').replace(/[)\\]”"'’».,:;!?…]+$/u, '');
+      if (!ordinary.test(core)) continue;
+      const start = match.index + run.indexOf(core);
+      const range = document.createRange();
+      range.setStart(node, start);
+      range.setEnd(node, start + core.length);
+      const rects = [...range.getClientRects()].filter(r => r.width > 0 && r.height > 0);
+      if (rects.length < 2) continue;
+      const tops = rects.map(r => r.top);
+      if (Math.max(...tops) - Math.min(...tops) > rects[0].height / 2) {
+        const where = parent.className && typeof parent.className === 'string'
+          ? parent.tagName.toLowerCase() + '.' + parent.className.trim().split(/\\s+/).join('.')
+          : parent.tagName.toLowerCase();
+        splits.push(`"${core}" in ${where}`);
+      }
+    }
+  }
+  // Chart text (SVG) is at least 9 px as rendered, after the chart is scaled to its box.
+  const tiny = [];
+  for (const text of document.querySelectorAll('svg text')) {
+    if (text.getClientRects().length === 0 || !text.textContent.trim()) continue;
+    const ctm = text.getScreenCTM();
+    if (!ctm) continue;
+    const size = parseFloat(getComputedStyle(text).fontSize) * Math.hypot(ctm.a, ctm.b);
+    if (size < 9 - 0.05) {
+      tiny.push(`"${text.textContent.trim().slice(0, 20)}" ${size.toFixed(1)}px`);
+    }
+  }
+  return {
+    width: document.documentElement.scrollWidth,
+    boxes: boxes.slice(0, 5),
+    splits: splits,
+    tiny: tiny.slice(0, 5),
+  };
 }"""
 
 
@@ -337,6 +387,10 @@ def check_pages(chromium, live_server, pages, role, shots, axe):
                 problems.append(f"{role} {url} at {width}px: document {measured['width']}px wide")
             for box in measured["boxes"]:
                 problems.append(f"{role} {url} at {width}px: scrolls sideways: {box}")
+            for word in measured["splits"]:
+                problems.append(f"{role} {url} at {width}px: a word split across lines: {word}")
+            for text in measured["tiny"]:
+                problems.append(f"{role} {url} at {width}px: chart text below 9px: {text}")
             if shots:
                 slug = name.replace(":", "-").replace("/", "_")
                 page.screenshot(path=str(shots / f"{role}-{slug}-{width}.png"), full_page=True)

@@ -212,3 +212,38 @@ def test_a_failed_save_keeps_what_was_typed_in_every_htmx_form_of_the_initiative
     item.refresh_from_db()
     assert (item.state, item.note) == (ChecklistItem.State.OPEN, "")
     assert console.csp_violations() == [], console
+
+
+def test_sign_in_lost_before_a_save_brings_back_what_was_typed_after_signing_in(
+    open_page, expect, initiative, owner, live_server, settings
+):
+    """The session cookie is gone (expired, signed out elsewhere): posting the comment takes
+    the browser to sign in; back on the page after signing in, the comment and the item's
+    note are in their boxes again, with a word saying so, and nothing was saved meanwhile."""
+    settings.TOLLGATE_LIVE_POLL_SECONDS = 600
+    item = initiative.gates.get().items.get(order=1)
+    page, console = open_page(owner.username, DEFAULT_PASSWORD)
+    page.goto(initiative.get_absolute_url())
+    row = page.locator(f"#item-{item.pk}")
+    row.locator("summary").click()
+    note = "Legal signed off on the 3rd."
+    row.locator("textarea[name$=note]").fill(note)
+    comment = "Pilot numbers are in the sheet; please check before Friday."
+    page.fill("#id_body", comment)
+    page.wait_for_timeout(600)  # the suggestions' request has come and gone
+    page.context.clear_cookies(name=settings.SESSION_COOKIE_NAME)
+    page.get_by_role("button", name="Post comment").click()
+
+    page.wait_for_url(f"**/accounts/login/?next=%2Finitiatives%2F{initiative.key}%2F")
+    page.fill("input[name=username]", owner.username)
+    page.fill("input[name=password]", DEFAULT_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}{initiative.get_absolute_url()}")
+    expect(page.locator("#id_body")).to_have_value(comment)
+    expect(row.locator("textarea[name$=note]")).to_have_value(note)
+    expect(page.get_by_role("status").filter(has_text="what you typed is back")).to_have_count(1)
+    assert not initiative.comments.exists()
+    # Kept once: a reload shows the page as saved.
+    page.reload()
+    expect(page.locator("#id_body")).to_have_value("")
+    assert console.csp_violations() == [], console

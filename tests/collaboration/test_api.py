@@ -135,6 +135,20 @@ def test_the_activity_api_leaves_out_the_words_of_a_deleted_comment(initiative, 
     assert "abc123" not in json.dumps(listed)
 
 
+def test_the_activity_api_does_not_quote_the_old_words_of_an_edited_comment(initiative, owner):
+    from collaboration.services import comment_edit
+
+    comment = comment_create(initiative=initiative, actor=owner, body="Ship on Friday")
+    comment_edit(comment=comment, actor=owner, body="Ship on Monday")
+    listed = token_client(owner).get("/api/v1/activity/", {"initiative": initiative.key}).json()
+    messages = [row["message"] for row in listed["results"] if row["object_type"] == "comment"]
+    assert messages == [
+        "edited a comment on the initiative",
+        "commented on the initiative (since edited)",
+    ]
+    assert "Friday" not in json.dumps(listed)
+
+
 def test_comment_created_is_delivered_to_webhooks(
     initiative, member, django_capture_on_commit_callbacks, settings
 ):

@@ -246,6 +246,22 @@ def test_the_timeline_tells_comments_ticks_decisions_and_uploads_in_words(
     assert positions == sorted(positions, reverse=True)
 
 
+def test_an_edited_comment_is_not_quoted_by_its_old_words(client, initiative, owner):
+    """The timeline line of a comment edited since quotes neither the old text nor a stale
+    one: it says the comment was edited; the comment itself shows the current text."""
+    from collaboration.services import comment_edit
+
+    comment = comment_create(initiative=initiative, actor=owner, body="Budget is 10k")
+    comment_edit(comment=comment, actor=owner, body="Budget is 12k after review")
+    client.force_login(owner)
+    for url in (detail(initiative), reverse("initiatives:activity", args=[initiative.key])):
+        content = client.get(url).content.decode()
+        assert "“Budget is 10k”" not in content, url  # (the revision history keeps it)
+        assert "commented on the initiative (since edited)" in content
+        assert "edited a comment on the initiative" in content
+    assert "Budget is 12k after review" in client.get(detail(initiative)).content.decode()
+
+
 def test_a_deleted_comment_leaves_the_timeline_with_its_words(client, initiative, owner):
     """The text leaves the page: the timeline still says a comment was written, not what."""
     from collaboration.services import comment_delete

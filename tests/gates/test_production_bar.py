@@ -220,3 +220,10 @@ def test_readings_in_the_log_and_notes_name_the_metric_and_write_the_number(gate
         )
     )
     assert sorted(messages) == ["Drift (PSI) = 0.3", "Latency (p95) = 1,234,567 ms"]
+
+
+def test_a_target_reads_as_its_name_and_a_written_number(initiative):
+    users = TargetFactory(initiative=initiative, metric_key="active_users", threshold=1e9)
+    drift = TargetFactory(initiative=initiative, metric_key="drift_psi", threshold=0.25)
+    assert str(users) == "Active users >= 1,000,000,000 users"
+    assert str(drift) == "Drift (PSI) <= 0.25"
