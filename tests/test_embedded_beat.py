@@ -55,7 +55,7 @@ def short_schedule():
     app.conf.beat_schedule = saved
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_schedule_runs_the_reminder_scan_in_process(short_schedule, gate, owner, admin_user):
     gate_reschedule(
         gate=gate, due_on=timezone.localdate() - datetime.timedelta(days=2), actor=admin_user

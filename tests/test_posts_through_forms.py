@@ -23,7 +23,8 @@ def _view_modules():
     base = Path(settings.BASE_DIR).resolve()
     for config in apps.get_app_configs():
         root = Path(config.path).resolve()
-        if base not in root.parents:
+        # Tollgate's own apps: under the project, not in a virtualenv kept inside it.
+        if base not in root.parents or "site-packages" in root.parts:
             continue
         yield from sorted(root.rglob("views*.py"))
         yield from sorted(root.glob("*/views*.py"))

@@ -65,7 +65,7 @@ def test_upload_preview_an_error_fix_and_import(
     assert not Initiative.objects.filter(name=row["name"]).exists()
 
     page.get_by_role("button", name="Import 1 row").click()
-    expect(page.get_by_role("status").first).to_contain_text("Imported: 1 row(s) created")
+    expect(page.get_by_role("status").first).to_contain_text("Imported: 1 row created")
     initiative = Initiative.objects.get(name=row["name"])
     assert (initiative.stage.key, initiative.sponsor) == ("mvp", executive)
     expect(page.get_by_role("button", name="Import 1 row")).to_have_count(0)
