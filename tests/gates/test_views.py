@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -444,6 +446,15 @@ def test_awaiting_count_in_the_nav(client, executive, member, in_review):
     assert 'id="awaiting-link"' in content and ">1</span>" in content
     assert "hx-get" not in content
     client.force_login(member)
+    assert client.get(reverse("gates:awaiting-count"), **HTMX).content == b""
+
+
+def test_the_decisions_link_waits_hidden_for_its_count(client, member, initiative):
+    # It showed, then vanished once its count said nobody asks this person to decide.
+    client.force_login(member)
+    page = client.get(reverse("initiatives:list")).content.decode()
+    link = re.search(r'<a id="awaiting-link"[^>]*>', page).group(0)
+    assert " hidden " in link
     assert client.get(reverse("gates:awaiting-count"), **HTMX).content == b""
 
 
