@@ -6,6 +6,7 @@ Set TOLLGATE_REQUIRE_BROWSER=1 (as CI does) to turn a missing Chromium into a fa
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -98,4 +99,10 @@ def open_page(chromium, live_server):
         context.close()
 
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# The docs' pictures are rewritten only when asked (TOLLGATE_UPDATE_SCREENSHOTS=1); an
+# ordinary run writes them to a temporary folder and leaves the tree clean.
+SCREENSHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    if os.environ.get("TOLLGATE_UPDATE_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "tollgate-screenshots"
+)

@@ -4,13 +4,11 @@ dashboard counts the initiative by tier."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from compliance.models import Classification
 from teams.roles import PortfolioRole
+from tests.browser.conftest import SCREENSHOTS
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = [
@@ -43,7 +41,7 @@ CUT_WORDS = """() => {
 
 NEXT_FRAMES = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 
-SHOTS = Path(os.environ.get("TOLLGATE_SCREENSHOTS", "/tmp/wt14-shots"))
+SHOTS = SCREENSHOTS / "classification"
 
 
 def test_owner_classifies_compliance_confirms_and_the_gate_gets_regulatory_items(
