@@ -30,10 +30,12 @@ class StableOrderingFilter(OrderingFilter):
         ]
         unknown = [term for term in fields if term.lstrip("-") not in valid]
         if unknown:
+            # Each unknown term once; an empty one (`?ordering=name,`) said as such.
+            named = dict.fromkeys(term or "an empty term" for term in unknown)
             raise ValidationError(
                 {
                     self.ordering_param: [
-                        f"Unknown ordering: {', '.join(unknown)}. "
+                        f"Unknown ordering: {', '.join(named)}. "
                         f"Order by any of: {', '.join(valid)} (a leading - reverses)."
                     ]
                 }

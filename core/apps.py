@@ -1,6 +1,7 @@
 import os
 import sys
 
+from django import forms
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
@@ -27,6 +28,16 @@ class CoreConfig(AppConfig):
         post_migrate.connect(
             create_cache_tables, sender=self, dispatch_uid="core.create_cache_tables"
         )
+
+        # The admin builds its model forms from ModelAdmin.form (and each inline's form):
+        # bounded like every page's form, so a date in the year 1, a number beyond its
+        # column or an endless text cannot be saved there either (core.forms).
+        from django.contrib.admin.options import BaseModelAdmin
+
+        from core.forms import BoundedModelForm
+
+        if BaseModelAdmin.form is forms.ModelForm:
+            BaseModelAdmin.form = BoundedModelForm
 
         from core import beat
 

@@ -241,12 +241,16 @@ class Lookups:
                 if not values.is_blank(row.get("team")):
                     teams.add(str(row["team"]).strip().lower())
                 for column in ("key", "external_id", "name"):
-                    if not values.is_blank(row.get(column)):
-                        refs.add(
-                            values.text(row[column], max_length=200)
-                            if column != "key"
-                            else str(row[column]).strip().upper()
-                        )
+                    if values.is_blank(row.get(column)):
+                        continue
+                    if column == "key":
+                        refs.add(str(row[column]).strip().upper())
+                        continue
+                    try:
+                        refs.add(values.text(row[column], max_length=200))
+                    except values.CellError:
+                        # Refers to nothing; the row's own checks name the problem.
+                        continue
         for table in (
             HISTORY.name,
             CHECKLIST.name,

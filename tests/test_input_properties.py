@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 
 from apiauth.serializers import QuerySerializer, StrictSerializer
 from core.bounds import EARLIEST_DATE, FLOAT_LIMIT, LATEST_DATE, date_in_range
+from core.forms import BoundedModelForm
 from initiatives.models import Framework
 from tests.api.helpers import _fresh_throttle_cache, token_client  # noqa: F401
 from tests.factories import TargetFactory
@@ -173,7 +174,9 @@ def _admin_forms() -> list[type]:
     for model_admin in admin.site._registry.values():
         for name in ("form", "add_form", "change_password_form"):
             form = getattr(model_admin, name, None)
-            if isinstance(form, type) and form is not forms.ModelForm:
+            # The bare model form every ModelAdmin starts from is checked, built for
+            # each model, by test_every_admin_form_field_is_bounded.
+            if isinstance(form, type) and form not in (forms.ModelForm, BoundedModelForm):
                 found.append(form)
     return found
 
@@ -454,3 +457,41 @@ def test_a_choice_among_numbers_takes_a_number_in_json_not_text(serializer_class
     accepted = serializer_class(data={name: choice}, partial=True)
     accepted.is_valid()
     assert name not in accepted.errors, accepted.errors
+
+
+def _admin_model_forms() -> list[tuple[str, object]]:
+    """(name, ModelAdmin or inline) for every form the admin builds from a model."""
+    from django.contrib import admin
+
+    found = []
+    for model, model_admin in admin.site._registry.items():
+        found.append((f"{model._meta.label}", model_admin))
+        for inline_class in model_admin.inlines:
+            inline = inline_class(model, admin.site)
+            found.append((f"{model._meta.label}.{inline.model._meta.model_name}", inline))
+    return sorted(found, key=lambda pair: pair[0])
+
+
+@pytest.mark.parametrize(
+    "model_admin",
+    [admin for _name, admin in _admin_model_forms()],
+    ids=[n for n, _ in _admin_model_forms()],
+)
+def test_every_admin_form_field_is_bounded(model_admin, rf, admin_user):
+    """The admin's own model forms (not only its sign-in and password forms) bound every
+    field as the pages do: an obligation that applies from the year 1 is a typing mistake."""
+    request = rf.get("/admin/")
+    request.user = admin_user
+    if hasattr(model_admin, "get_formset"):
+        form_class = model_admin.get_formset(request).form
+    else:
+        form_class = model_admin.get_form(request)
+    form = form_class()
+    for name, field in form.fields.items():
+        label = f"{form_class.__name__}.{name}"
+        if isinstance(field, forms.CharField):
+            assert field.max_length is not None, label
+        if isinstance(field, forms.IntegerField):
+            assert field.max_value is not None and field.min_value is not None, label
+        if isinstance(field, forms.DateField | forms.DateTimeField):
+            assert any("date_range" in repr(v) for v in field.validators), label

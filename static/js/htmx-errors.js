@@ -60,11 +60,29 @@
     });
   }
 
-  function clear(elt) {
+  function messageOf(elt) {
     var next = owner(elt).nextElementSibling;
-    if (next && next.classList.contains(MESSAGE_CLASS)) {
-      next.remove();
+    return next && next.classList.contains(MESSAGE_CLASS) ? next : null;
+  }
+
+  function clear(elt) {
+    var message = messageOf(elt);
+    if (message) {
+      message.remove();
     }
+  }
+
+  // A request that only loads something while the person works in a form (the mention
+  // suggestions as they type) is no new attempt at what failed there: it neither takes a
+  // failed save's message away nor puts its own in that message's place.
+  function helperLoad(elt, config) {
+    var form = owner(elt);
+    return form !== elt && form.tagName === "FORM" && (config.verb || "get").toLowerCase() === "get";
+  }
+
+  function showsFailedSave(elt) {
+    var message = messageOf(elt);
+    return Boolean(message && message.dataset.saving === "true");
   }
 
   // The way on: sign in again when the session is gone, else reload to see what is current.
@@ -87,6 +105,9 @@
     }
     var config = detail.requestConfig || {};
     var saving = (config.verb || "get").toLowerCase() !== "get";
+    if (helperLoad(elt, config) && showsFailedSave(elt)) {
+      return;
+    }
     var form = owner(elt);
     // Choices back to what the page last rendered (what is saved, or what the page shows);
     // never form.reset(), which would throw away what the person typed.
@@ -98,6 +119,7 @@
     var message = document.createElement("div");
     message.className = "alert alert--error " + MESSAGE_CLASS;
     message.setAttribute("role", "alert");
+    message.dataset.saving = saving ? "true" : "false";
     var failure = detail.xhr ? detail.xhr.getResponseHeader("Tollgate-Failure") : null;
     var text = document.createElement("p");
     text.textContent =
@@ -201,8 +223,9 @@
   });
   // A new attempt from the same control takes its old message away.
   document.addEventListener("htmx:beforeRequest", function (event) {
-    if (event.detail.elt) {
-      clear(event.detail.elt);
+    var elt = event.detail.elt;
+    if (elt && !(helperLoad(elt, event.detail.requestConfig || {}) && showsFailedSave(elt))) {
+      clear(elt);
     }
   });
   // Development as production: django-htmx's debug helper (DEBUG only) would replace the

@@ -109,3 +109,14 @@ def test_every_operation_that_documents_an_ordering_applies_it(initiative, owner
         url = path.replace("{key}", initiative.key)
         assert method == "get"
         assert client.get(url, {"ordering": "no-such-field"}).status_code == 400, path
+
+
+@pytest.mark.parametrize(
+    ("ordering", "named"),
+    [(",", "an empty term"), ("name,", "an empty term"), (" ,-", "an empty term, -")],
+)
+def test_an_empty_ordering_term_is_named_as_such(ordering, named, owner):
+    # "Unknown ordering: , ." said nothing about what was wrong.
+    response = token_client(owner).get(reverse("initiative-list"), {"ordering": ordering})
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"]["ordering"][0].startswith(f"Unknown ordering: {named}. ")

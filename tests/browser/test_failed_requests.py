@@ -214,6 +214,33 @@ def test_a_failed_save_keeps_what_was_typed_in_every_htmx_form_of_the_initiative
     assert console.csp_violations() == [], console
 
 
+@pytest.mark.parametrize(
+    "failure", [_offline, _sign_in_again_in_another_tab], ids=["offline", "refused-403"]
+)
+def test_a_failed_save_stays_said_while_the_person_goes_on_typing(
+    open_page, expect, initiative, owner, settings, failure
+):
+    """Typing in the comment box loads the mention suggestions; that request is not a new
+    attempt at the save, so it neither takes the save's message away (posted at once after
+    typing, or edited after the failure) nor puts a "Not loaded" in its place."""
+    settings.TOLLGATE_LIVE_POLL_SECONDS = 600
+    page, console = open_page(owner.username, DEFAULT_PASSWORD)
+    page.goto(initiative.get_absolute_url())
+    failure(page, owner)
+
+    page.fill("#id_body", "Numbers from the pilot")
+    page.get_by_role("button", name="Post comment").click()  # before the suggestions load
+    message = page.locator("#comment-form + .request-error")
+    expect(message).to_contain_text("Not saved")
+    page.locator("#id_body").press_sequentially(" in Q3")
+    page.wait_for_timeout(800)  # the suggestions' request (after 250 ms) has come and gone
+    expect(message).to_have_count(1)
+    expect(message).to_contain_text("Not saved")
+    expect(page.locator("#id_body")).to_have_value("Numbers from the pilot in Q3")
+    assert not initiative.comments.exists()
+    assert console.csp_violations() == [], console
+
+
 def test_sign_in_lost_before_a_save_brings_back_what_was_typed_after_signing_in(
     open_page, expect, initiative, owner, live_server, settings
 ):

@@ -275,3 +275,20 @@ def test_a_nul_character_is_refused_before_it_reaches_the_database(valid_row):
     [problem] = report.problems
     assert "initiatives.csv is not a text file" in problem.message
     assert not report.applied
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("name", "N" * 201), ("external_id", "E" * 201)],
+    ids=["long-name", "long-external-id"],
+)
+def test_a_reference_cell_the_lookups_cannot_read_is_a_row_problem_not_a_crash(
+    valid_row, owner, column, value
+):
+    """The names and external ids are read ahead of the rows (one query for every row's
+    references); a cell that fails there is named with its row, like any other cell."""
+    rows = [valid_row, {**valid_row, "external_id": "UC-2", column: value}]
+    report = portfolio_import(files=[csv_file("initiatives.csv", rows)], actor=owner)
+
+    assert not report.ok and not report.applied
+    assert ("initiatives", 3, column) in problems(report)
