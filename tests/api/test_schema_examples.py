@@ -75,3 +75,37 @@ def test_examples_are_served_in_the_public_schema(client):
     post = body["paths"]["/api/v1/measurements/"]["post"]
     assert "example" in post["requestBody"]["content"]["application/json"]
     assert post["responses"]["400"]["content"]["application/json"]["example"]["code"] == "invalid"
+
+
+def test_the_people_teams_and_frameworks_in_examples_are_the_demos(db):
+    # "sponsor": "sam" and "team": "platform" named nobody: sent as shown, a 400.
+    import csv
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from apiauth.schema import EXAMPLE_NAMES
+    from initiatives.models import Framework
+
+    data = Path(settings.BASE_DIR) / "demo" / "data"
+    with open(data / "people.csv") as people:
+        usernames = {row["username"] for row in csv.DictReader(people)}
+    with open(data / "teams.csv") as teams:
+        slugs = {row["slug"] for row in csv.DictReader(teams)}
+    for name in ("username", "owner", "sponsor", "gatekeeper", "user"):
+        assert EXAMPLE_NAMES[name] in usernames, name
+    assert {EXAMPLE_NAMES["team"], EXAMPLE_NAMES["slug"]} <= slugs
+    assert Framework.objects.filter(slug=EXAMPLE_NAMES["framework"]).exists()
+
+
+def test_the_create_example_creates_an_initiative_as_shown(schema, owner, executive):
+    from apiauth.schema import EXAMPLE_NAMES
+    from tests.api.helpers import token_client
+    from tests.factories import TeamFactory, TeamMembershipFactory
+
+    team = TeamFactory(slug=EXAMPLE_NAMES["team"], name="Customer Operations")
+    TeamMembershipFactory(team=team, user=owner)
+    media = schema["paths"]["/api/v1/initiatives/"]["post"]["requestBody"]["content"]
+    example = media["application/json"]["example"]
+    response = token_client(owner).post("/api/v1/initiatives/", example, format="json")
+    assert response.status_code == 201, response.content
