@@ -147,8 +147,13 @@ def test_the_classify_link_leads_to_the_questionnaire_from_every_page(
     for here in (initiative.get_absolute_url(), classification_url(initiative)):
         html = client.get(here).content.decode()
         ids = set(re.findall(r'\sid="([^"]+)"', html))
-        links = re.findall(r'<a [^>]*href="([^"]*)"[^>]*>\s*(Classify|Reclassify)\s*</a>', html)
+        links = re.findall(
+            r'<a [^>]*href="([^"]*)"[^>]*>\s*(Classify|Reclassify|Change the answers)\s*</a>', html
+        )
         assert len(links) == 1, (here, links)
+        # "Reclassify" only once there is a classification to change.
+        expected = {"unclassified": "Classify", "proposed": "Change the answers"}
+        assert links[0][1] == expected.get(state, "Reclassify"), (here, links)
         target = urlsplit(links[0][0])
         assert target.path == classification_url(initiative), here
         form_page = client.get(target.path).content.decode()
