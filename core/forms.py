@@ -98,6 +98,11 @@ class BoundedFormMixin:
         for name, field in self.fields.items():
             bound_field(field, _column(model, name))
 
+    def error_labels(self) -> list[str]:
+        """The labels of the fields with errors, in form order (for a filter form read from
+        the address, which says what it did not apply)."""
+        return [str(self[name].label) for name in self.fields if name in self.errors]
+
 
 class BoundedForm(BoundedFormMixin, forms.Form):
     pass

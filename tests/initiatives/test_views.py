@@ -815,3 +815,22 @@ def test_a_billion_percent_is_refused_on_the_page_and_labels_read_as_names(
     page = client.get(initiative.get_absolute_url()).content.decode()
     assert "1e+09" not in page
     assert "New value of Drift (PSI)" in page and "drift (psi)" not in page
+
+
+@pytest.mark.parametrize(
+    ("url", "query", "label"),
+    [
+        (BOARD, {"ai_tier": "bogus"}, "AI Act tier"),
+        (BOARD, {"status": "nonsense", "team": "nowhere"}, "Team, Status"),
+        ("/dashboard/", {"period": "forever"}, "Period"),
+    ],
+)
+def test_a_filter_the_page_does_not_understand_is_said_not_dropped(
+    client, executive, initiative, url, query, label
+):
+    # ?ai_tier=bogus showed the whole board as if nothing had been asked.
+    client.force_login(executive)
+    response = client.get(url, query)
+    assert response.status_code == 200
+    assert f"Not understood in the address, so not applied: {label}." in response.content.decode()
+    assert "Not understood" not in client.get(url).content.decode()
