@@ -57,6 +57,27 @@ def test_production_keeps_database_connections_between_requests():
     assert int(max_age) > 0 and health_checks == "True"
 
 
+def _dev_email(**extra) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EMAIL_")}
+    env.update({"DJANGO_SETTINGS_MODULE": "config.settings.dev", **extra})
+    env.pop("REDIS_URL", None)
+    code = (
+        "import django; from django.conf import settings; django.setup(); "
+        "print(settings.EMAIL_BACKEND, getattr(settings, 'EMAIL_FILE_PATH', ''))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    return out.stdout.strip().splitlines()[-1]
+
+
+def test_make_run_keeps_its_email_as_files_not_on_the_console():
+    # The demo's first reminder scan printed some 2,300 lines before the app's address.
+    assert _dev_email() == f"django.core.mail.backends.filebased.EmailBackend {ROOT / 'mail'}"
+    chosen = _dev_email(EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend")
+    assert chosen.startswith("django.core.mail.backends.console.EmailBackend")
+
+
 def slow_stream(environ, start_response):
     """A WSGI app whose response streams for longer than the worker timeout under test."""
     start_response("200 OK", [("Content-Type", "text/plain")])
