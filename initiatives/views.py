@@ -121,7 +121,18 @@ def board(request):
         cards, has_more = gate_selectors.column_page(
             user=request.user, filters=filters, stage=shown_stage, page=page, page_size=page_size
         )
-        context = {"stage": shown_stage, "cards": cards, "has_more": has_more, "page": page}
+        # The column's total rides along from the first page (`of`), for the button's
+        # "(shown of total)" only: counting the column again on every page would cost a
+        # query over the whole column.
+        of = positive_int(request.GET.get("of"), default=0, maximum=10**9)
+        context = {
+            "stage": shown_stage,
+            "cards": cards,
+            "has_more": has_more,
+            "page": page,
+            "of": of,
+            "shown": min(page * page_size, of),
+        }
         return vary_on_htmx(render(request, f"{template}#column-page", context))
     context = {
         "form": form,

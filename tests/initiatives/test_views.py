@@ -192,13 +192,15 @@ def test_show_more_pages_a_column(client, settings, executive, team, owner):
     column = columns(client.get(BOARD).content.decode())["poc"]
     assert column.count('class="card board-card') == 2
     assert "Show more" in column and "(2 of 5)" in column
-    assert 'hx-get="?show=poc&amp;page=2"' in column
+    assert 'hx-get="?show=poc&amp;page=2&amp;of=5"' in column
 
-    fragment = client.get(BOARD, {"show": "poc", "page": 2}, **HTMX)
+    fragment = client.get(BOARD, {"show": "poc", "page": 2, "of": 5}, **HTMX)
     content = fragment.content.decode()
     assert "<html" not in content and "<section" not in content
     assert content.count('class="card board-card') == 2
     assert "page=3" in content
+    # The button keeps saying how far the column goes, page after page.
+    assert "(4 of 5)" in content
 
     last = client.get(BOARD, {"show": "poc", "page": 3}, **HTMX).content.decode()
     assert last.count('class="card board-card') == 1 and "Show more" not in last
