@@ -27,6 +27,9 @@ class CommentEditForm(BoundedForm):
     body = forms.CharField(
         label="Comment", max_length=COMMENT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 4})
     )
+    # When the text the form was opened with was written: a save from a form opened before
+    # another save (another tab) is refused instead of overwriting the newer text.
+    written = forms.CharField(max_length=40, widget=forms.HiddenInput)
 
 
 class UploadForm(BoundedForm):

@@ -29,7 +29,7 @@ from collaboration.models import (
 from core.events import Event, publish_on_commit
 from gates.models import ChecklistItem, Gate
 from initiatives.activity import activity_log
-from initiatives.exceptions import InvalidState
+from initiatives.exceptions import InvalidState, StaleEdit
 from initiatives.models import Initiative
 from initiatives.policy import Action, can
 
@@ -172,8 +172,19 @@ def comment_editable_until(comment: Comment) -> datetime.datetime:
 
 
 @transaction.atomic
-def comment_edit(*, comment: Comment, actor, body: str) -> Comment:
-    """Change a comment's text within the edit window, keeping the earlier text."""
+def comment_written(comment: Comment) -> str:
+    """When the comment's current text was written, as the edit form carries it."""
+    return (comment.edited_at or comment.created_at).isoformat()
+
+
+def comment_edit(
+    *, comment: Comment, actor, body: str, expected_written: str | None = None
+) -> Comment:
+    """Change a comment's text within the edit window, keeping the earlier text.
+
+    With `expected_written` (see comment_written), a text changed since the caller read it
+    is not overwritten: StaleEdit, carrying the comment as it is now.
+    """
     comment = Comment.objects.select_for_update().select_related("initiative").get(pk=comment.pk)
     if comment.is_deleted:
         raise InvalidState("This comment was deleted.")
@@ -184,6 +195,12 @@ def comment_edit(*, comment: Comment, actor, body: str) -> Comment:
         raise InvalidState(
             f"Comments can be edited for {minutes} minutes after they are written; "
             "write a new comment instead."
+        )
+    if expected_written is not None and expected_written != comment_written(comment):
+        raise StaleEdit(
+            "This comment was changed since you opened it (perhaps in another tab). "
+            "Its current text is shown; make your change again.",
+            current=comment,
         )
     body = _clean_body(body)
     if body == comment.body:

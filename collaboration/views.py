@@ -30,6 +30,7 @@ from collaboration.services import (
     comment_delete,
     comment_edit,
     comment_editable_until,
+    comment_written,
     display_name,
     watch_set,
 )
@@ -40,7 +41,7 @@ from core.htmx import (
     vary_on_htmx,
 )
 from gates.models import ChecklistItem, Gate
-from initiatives.exceptions import InvalidState
+from initiatives.exceptions import InvalidState, StaleEdit
 from initiatives.policy import Action, can, get_for_user
 from initiatives.selectors import initiatives_for_page
 
@@ -252,11 +253,25 @@ def comment_edit_view(request, pk: int):
     comment = _get_comment(request.user, pk)
     if not can(request.user, Action.EDIT_COMMENT, comment):
         raise PermissionDenied
-    form = CommentEditForm(request.POST or None, initial={"body": comment.body})
+    form = CommentEditForm(
+        request.POST or None, initial={"body": comment.body, "written": comment_written(comment)}
+    )
     refused = ""
     if request.method == "POST" and form.is_valid():
         try:
-            comment_edit(comment=comment, actor=request.user, body=form.cleaned_data["body"])
+            comment_edit(
+                comment=comment,
+                actor=request.user,
+                body=form.cleaned_data["body"],
+                expected_written=form.cleaned_data["written"],
+            )
+        except StaleEdit as conflict:
+            # The text as it is now, with the reason on top.
+            current = conflict.current
+            form = CommentEditForm(
+                initial={"body": current.body, "written": comment_written(current)}
+            )
+            refused = conflict.message
         except ValidationError as error:
             apply_service_errors(form, error)
         except InvalidState as error:

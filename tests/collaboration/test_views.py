@@ -325,3 +325,35 @@ def test_a_reply_posted_drops_reply_to_from_the_address(client, initiative, memb
         HTTP_HX_CURRENT_URL=f"http://testserver{discussion}",
     )
     assert "HX-Replace-Url" not in response
+
+
+def test_a_comment_edited_in_two_tabs_keeps_the_newer_text(client, initiative, owner):
+    """Two edit forms opened on the same text: the second save does not overwrite the first;
+    it shows the current text and says why, and a form without its stamp saves nothing."""
+    from collaboration.models import Comment
+
+    comment = comment_create(initiative=initiative, actor=owner, body="Budget is 10k")
+    client.force_login(owner)
+    url = reverse("collaboration:comment-edit", args=[comment.pk])
+    first = client.get(url).context["form"]
+    second = client.get(url).context["form"]
+    written = first["written"].value()
+    assert written == second["written"].value()
+
+    saved = client.post(url, {"body": "Budget is 12k", "written": written})
+    assert saved.status_code == 302
+    stale = client.post(url, {"body": "Budget is 9k", "written": written})
+    assert stale.status_code == 400
+    assert "changed since you opened it" in stale.content.decode()
+    assert stale.context["form"]["body"].value() == "Budget is 12k"
+    assert Comment.objects.get(pk=comment.pk).body == "Budget is 12k"
+
+    unstamped = client.post(url, {"body": "Budget is 8k"})
+    assert unstamped.status_code == 200 and unstamped.context["form"].errors["written"]
+    assert Comment.objects.get(pk=comment.pk).body == "Budget is 12k"
+
+    again = client.post(
+        url, {"body": "Budget is 9k", "written": stale.context["form"]["written"].value()}
+    )
+    assert again.status_code == 302
+    assert Comment.objects.get(pk=comment.pk).body == "Budget is 9k"
