@@ -11,7 +11,13 @@ from apiauth.models import ApiToken
 from core.forms import BoundedForm
 from teams.policy import may_write
 
-EXPIRY_DAYS = {"30": 30, "90": 90, "365": 365, "never": None}
+# The expiry offered: choice → (label, days; None: never).
+EXPIRIES = {
+    "30": ("in 30 days", 30),
+    "90": ("in 90 days", 90),
+    "365": ("in a year", 365),
+    "never": ("never", None),
+}
 
 
 class TokenForm(BoundedForm):
@@ -27,12 +33,7 @@ class TokenForm(BoundedForm):
     expires_in = forms.ChoiceField(
         label="Expires",
         initial="90",
-        choices=[
-            ("30", "in 30 days"),
-            ("90", "in 90 days"),
-            ("365", "in a year"),
-            ("never", "never"),
-        ],
+        choices=[(value, label) for value, (label, _days) in EXPIRIES.items()],
     )
 
     def __init__(self, *args, user, **kwargs):
@@ -45,5 +46,5 @@ class TokenForm(BoundedForm):
         )
 
     def expires_at(self) -> datetime.datetime | None:
-        days = EXPIRY_DAYS[self.cleaned_data["expires_in"]]
+        _label, days = EXPIRIES[self.cleaned_data["expires_in"]]
         return timezone.now() + datetime.timedelta(days=days) if days else None

@@ -37,6 +37,15 @@ def test_the_container_and_the_benchmark_start_gunicorn_from_one_file():
     assert '"--config=config/gunicorn.py"' in source
 
 
+def _settings_read(env: dict[str, str], expression: str) -> str:
+    """`expression` over django.conf.settings, printed by a fresh process with `env`."""
+    code = f"import django; from django.conf import settings; django.setup(); print({expression})"
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    return out.stdout.strip().splitlines()[-1]
+
+
 def test_production_keeps_database_connections_between_requests():
     env = {
         **os.environ,
@@ -46,14 +55,9 @@ def test_production_keeps_database_connections_between_requests():
         "DATABASE_URL": "postgres://tollgate@db:5432/tollgate",
     }
     env.pop("CONN_MAX_AGE", None)
-    code = (
-        "import django; from django.conf import settings; django.setup(); "
-        "d = settings.DATABASES['default']; print(d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'])"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
-    )
-    max_age, health_checks = out.stdout.split()[-2:]
+    database = "settings.DATABASES['default']"
+    read = _settings_read(env, f"{database}['CONN_MAX_AGE'], {database}['CONN_HEALTH_CHECKS']")
+    max_age, health_checks = read.split()[-2:]
     assert int(max_age) > 0 and health_checks == "True"
 
 
@@ -61,14 +65,7 @@ def _dev_email(**extra) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EMAIL_")}
     env.update({"DJANGO_SETTINGS_MODULE": "config.settings.dev", **extra})
     env.pop("REDIS_URL", None)
-    code = (
-        "import django; from django.conf import settings; django.setup(); "
-        "print(settings.EMAIL_BACKEND, getattr(settings, 'EMAIL_FILE_PATH', ''))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
-    )
-    return out.stdout.strip().splitlines()[-1]
+    return _settings_read(env, "settings.EMAIL_BACKEND, getattr(settings, 'EMAIL_FILE_PATH', '')")
 
 
 def test_make_run_keeps_its_email_as_files_not_on_the_console():
