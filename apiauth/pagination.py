@@ -73,7 +73,7 @@ def cached_count(user, queryset, params) -> int:
     Readers of everything share one count per query string until the portfolio next
     changes (every change writes the activity log, which moves the version on).
     """
-    from initiatives.activity import portfolio_version
+    from core.versions import portfolio_version
     from teams.policy import reads_everything
 
     if not reads_everything(user):

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime
-import time
 from decimal import Decimal
 from typing import Any
 
-from django.core.cache import cache
-from django.db import models, transaction
+from django.db import models
 from django.utils import timezone
 
+from core.versions import portfolio_changed
 from initiatives.models import Activity
 
 
@@ -98,29 +97,3 @@ def activity_log_many(entries: list[Activity]) -> None:
     Activity.objects.bulk_create(entries)
     if entries:
         portfolio_changed()
-
-
-PORTFOLIO_VERSION_KEY = "portfolio-version"
-
-
-def portfolio_version() -> int:
-    """A number that changes whenever the portfolio does: part of every cached figure's key."""
-    version = cache.get(PORTFOLIO_VERSION_KEY)
-    if version is None:
-        # A new cache, or one that was flushed: start from a number no old key used.
-        version = time.time_ns()
-        cache.add(PORTFOLIO_VERSION_KEY, version, timeout=None)
-    return version
-
-
-def portfolio_changed() -> None:
-    """Every change writes the activity log, and so comes here: once the transaction
-    commits, the cached figures of the portfolio are stale and are recomputed on demand."""
-
-    def bump():
-        try:
-            cache.incr(PORTFOLIO_VERSION_KEY)
-        except ValueError:  # not there: the next reader starts a fresh number
-            cache.add(PORTFOLIO_VERSION_KEY, time.time_ns(), timeout=None)
-
-    transaction.on_commit(bump, robust=True)

@@ -92,6 +92,14 @@ def visible_initiatives_filter(user) -> Q | None:
     )
 
 
+def sight_key(user) -> str:
+    """Who sees the same initiatives as `user`, as part of a cache key: "all" for readers
+    of everything (they share one copy), "person:<id>" for everyone else, whose part of
+    the portfolio is theirs alone. What changes a person's part (their initiatives, team
+    memberships, roles) moves the portfolio version on (`core.versions`)."""
+    return "all" if reads_everything(user) else f"person:{user.pk}"
+
+
 def initiative_readers(initiative) -> QuerySet:
     """Active people who may read `initiative`: the twin, person by person, of
     `visible_initiatives_filter` (a test holds the two to the same answer)."""

@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 
+from core.versions import portfolio_version
 from initiatives.models import Activity, Framework, Initiative, Measurement, Membership, Target
 from teams.models import Team, TeamMembership
 from teams.policy import reads_everything
@@ -228,8 +229,6 @@ def people_page(viewer, *, over_only: bool, number) -> Page:
     except (TypeError, ValueError):
         number = 1
     if reads_everything(viewer):
-        from initiatives.activity import portfolio_version  # activity imports the models
-
         key = f"people:{portfolio_version()}:{int(over_only)}:{number}"
         found = cache.get(key)
         if found is None:

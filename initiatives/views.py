@@ -19,6 +19,7 @@ from core.htmx import (
     render_page_or_partial,
     vary_on_htmx,
 )
+from core.versions import portfolio_version
 from core.web import positive_int
 from gates import selectors as gate_selectors
 from gates.describing import describe_all
@@ -30,7 +31,6 @@ from gates.services import (
     target_create,
 )
 from initiatives import selectors
-from initiatives.activity import portfolio_version
 from initiatives.exceptions import InvalidState, StaleEdit
 from initiatives.filters import InitiativeFilters
 from initiatives.forms import (
@@ -44,9 +44,8 @@ from initiatives.forms import (
 )
 from initiatives.models import Framework, Initiative, Membership, Target
 from initiatives.pages import initiative_page_context
-from initiatives.policy import Action, can, get_for_user
+from initiatives.policy import Action, can, get_for_user, sight_key
 from initiatives.services import business_case_update, membership_add, membership_remove
-from teams.policy import reads_everything
 
 # --- Access -----------------------------------------------------------------------------
 
@@ -163,20 +162,19 @@ def board(request):
 
 
 def _board_html(request, filters, context, columns_html) -> str:
-    """The board's columns as HTML: for readers of everything, rendered once per version
-    of the portfolio, day and query string, and then shared.
+    """The board's columns as HTML, rendered once per version of the portfolio, day,
+    query string and sight of the portfolio (`sight_key`), and then shared.
 
-    Between two changes every executive's board is the same: the counts and ranking were
-    already cached, but each request still computed the 80 shown cards' figures and
-    rendered them, which is what 20 concurrent boards queued behind on two cores. The
-    card figures (readiness, production bar, comments) all change through a service that
-    writes the activity log, and so move the version on when they commit. Others see a
-    part of the portfolio and get it live.
+    Between two changes every executive's board is the same, and so is each product
+    manager's own: the counts and ranking were already cached, but each request still
+    computed the 80 shown cards' figures and rendered them, which is what 20 concurrent
+    boards queued behind on two cores. The card figures (readiness, production bar,
+    comments) all change through a service that writes the activity log, and so move
+    the version on when they commit.
     """
-    if not reads_everything(request.user):
-        return columns_html()
     scope = (
         portfolio_version(),
+        sight_key(request.user),
         timezone.localdate(),
         filters.cache_key(),
         sorted(request.GET.lists()),

@@ -35,9 +35,9 @@ from django.db.models.functions import Coalesce, Lead, TruncMonth
 from django.utils import timezone
 
 from compliance import selectors as compliance_selectors
+from core.versions import portfolio_version
 from gates.models import ChecklistItem, Gate, StageTransition
 from gates.selectors import with_current_gate
-from initiatives.activity import portfolio_version
 from initiatives.models import Framework, Initiative, Stage, Target, roles_wanted
 from teams.models import Team
 from teams.policy import reads_everything

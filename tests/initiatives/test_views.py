@@ -6,6 +6,7 @@ import datetime
 import re
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
@@ -18,6 +19,8 @@ from gates.services import (
     measurement_record,
 )
 from initiatives.models import BusinessCase, Framework, Initiative, Measurement, Membership, Target
+from teams.roles import PortfolioRole
+from teams.services import team_member_add, team_member_remove
 from tests.factories import InitiativeFactory, TargetFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -292,12 +295,47 @@ def test_a_cached_board_ranking_is_dropped_when_a_change_commits(
     assert first.key in content and later.key in content
 
 
+@pytest.mark.parametrize("ranked, expected", [(True, BOARD_QUERIES), (False, BOARD_QUERIES_CACHED)])
 def test_board_query_count_for_a_member_with_restricted_visibility(
-    client, django_assert_num_queries, member, initiative
+    client, django_assert_num_queries, member, initiative, ranked, expected
 ):
     make_initiatives(5)
-    # Nothing cached for a part of the portfolio: every request ranks it live.
-    _board_queries(client, django_assert_num_queries, member, BOARD_QUERIES, ranked=False)
+    # A part of the portfolio is kept for its reader as the whole is for executives.
+    _board_queries(client, django_assert_num_queries, member, expected, ranked=ranked)
+
+
+def test_a_board_kept_for_one_person_is_never_shown_to_another(
+    client, team_lead, other_pm, initiative, other_initiative
+):
+    client.force_login(team_lead)
+    assert initiative.key in client.get(BOARD).content.decode()
+    client.force_login(other_pm)
+    content = client.get(BOARD).content.decode()
+    assert other_initiative.key in content
+    assert initiative.key not in content
+
+
+def test_joining_a_team_shows_its_initiatives_on_a_kept_board_at_once(
+    client, outsider, initiative, team, django_capture_on_commit_callbacks
+):
+    client.force_login(outsider)
+    assert initiative.key not in client.get(BOARD).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        membership = team_member_add(team=team, user=outsider)
+    assert initiative.key in client.get(BOARD).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        team_member_remove(membership=membership)
+    assert initiative.key not in client.get(BOARD).content.decode()
+
+
+def test_a_new_portfolio_role_changes_a_kept_board_at_once(
+    client, outsider, initiative, django_capture_on_commit_callbacks
+):
+    client.force_login(outsider)
+    assert initiative.key not in client.get(BOARD).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        outsider.groups.add(Group.objects.get(name=PortfolioRole.VIEWER))
+    assert initiative.key in client.get(BOARD).content.decode()
 
 
 def test_nav_links_to_decisions_without_querying(client, owner, initiative):

@@ -25,6 +25,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.versions import portfolio_changed
 from demo.management.metric_profiles import PROFILES, capped
 from gates.models import (
     ADVANCING,
@@ -36,7 +37,6 @@ from gates.models import (
     StageTransition,
     Vote,
 )
-from initiatives.activity import portfolio_changed
 from initiatives.models import (
     Activity,
     BusinessCase,

@@ -1,0 +1,40 @@
+"""The portfolio's version: one number in the shared cache that moves on whenever the
+portfolio changes, and is part of the key of every figure kept between requests.
+
+Every change to initiatives and gates writes the activity log, which calls
+`portfolio_changed`; changes that decide who sees what without touching an initiative
+(team membership, portfolio roles) call it too (`teams.apps`). A figure kept under an
+older version is never read again and expires on its own.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.core.cache import cache
+from django.db import transaction
+
+PORTFOLIO_VERSION_KEY = "portfolio-version"
+
+
+def portfolio_version() -> int:
+    """A number that changes whenever the portfolio does: part of every cached figure's key."""
+    version = cache.get(PORTFOLIO_VERSION_KEY)
+    if version is None:
+        # A new cache, or one that was flushed: start from a number no old key used.
+        version = time.time_ns()
+        cache.add(PORTFOLIO_VERSION_KEY, version, timeout=None)
+    return version
+
+
+def portfolio_changed() -> None:
+    """Once the current transaction commits, the cached figures of the portfolio are
+    stale and are recomputed on demand (at once outside a transaction)."""
+
+    def bump():
+        try:
+            cache.incr(PORTFOLIO_VERSION_KEY)
+        except ValueError:  # not there: the next reader starts a fresh number
+            cache.add(PORTFOLIO_VERSION_KEY, time.time_ns(), timeout=None)
+
+    transaction.on_commit(bump, robust=True)
