@@ -80,7 +80,9 @@ def _subjects() -> dict:
         .first()
     )
     first_stage = Stage.objects.filter(framework=framework).order_by("order").first()
-    targets = list(Target.objects.order_by("pk").values_list("pk", flat=True)[:100])
+    from core.bounds import UNIT_RANGES
+
+    targets = list(Target.objects.order_by("pk").values_list("pk", "unit")[:100])
     return {
         "framework_id": framework.pk,
         "framework": framework.slug,
@@ -88,7 +90,10 @@ def _subjects() -> dict:
         "initiative": initiative.key,
         "target": target,
         "stage": first_stage.key,
-        "targets": targets,
+        "targets": [pk for pk, _ in targets],
+        # The lowest and highest value each target's unit allows: far below and far above
+        # any threshold, so that alternating batches flip every target.
+        "target_extremes": [UNIT_RANGES.get(unit.strip(), (-1e9, 1e9)) for _, unit in targets],
     }
 
 
