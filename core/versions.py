@@ -13,6 +13,7 @@ import time
 
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 
 PORTFOLIO_VERSION_KEY = "portfolio-version"
 
@@ -38,3 +39,17 @@ def portfolio_changed() -> None:
             cache.add(PORTFOLIO_VERSION_KEY, time.time_ns(), timeout=None)
 
     transaction.on_commit(bump, robust=True)
+
+
+def _changed(**kwargs) -> None:
+    portfolio_changed()
+
+
+def saves_move_the_version(*models) -> None:
+    """Move the version on whenever a row of `models` is saved or deleted: for tables
+    that boards and lists show or filter by but that change without the activity log
+    (the admin, departures). Call from an AppConfig's ready()."""
+    for model in models:
+        label = model._meta.label_lower
+        post_save.connect(_changed, sender=model, dispatch_uid=f"version-saved-{label}")
+        post_delete.connect(_changed, sender=model, dispatch_uid=f"version-deleted-{label}")

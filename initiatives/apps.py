@@ -3,3 +3,11 @@ from django.apps import AppConfig
 
 class InitiativesConfig(AppConfig):
     name = "initiatives"
+
+    def ready(self):
+        from core.versions import saves_move_the_version
+        from initiatives.models import Framework, Stage
+
+        # Boards are drawn from frameworks and their stages, edited in the admin without
+        # the activity log.
+        saves_move_the_version(Framework, Stage)

@@ -15,6 +15,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sub
 
 from core.versions import portfolio_version
 from initiatives.models import Activity, Framework, Initiative, Measurement, Membership, Target
+from initiatives.policy import sight_key
 from teams.models import Team, TeamMembership
 from teams.policy import reads_everything
 
@@ -51,6 +52,27 @@ def board_owners(user) -> QuerySet:
     return _having_visible_initiatives(people, user, "owner").order_by(
         "first_name", "last_name", "username"
     )
+
+
+# A safety net only: every change to the portfolio moves the version on.
+BOARD_CHOICES_SECONDS = 15 * 60
+
+
+def board_choices(user) -> tuple[list[Framework], list[Team], list]:
+    """The board's filter choices: frameworks, teams and owners of the initiatives the
+    user can see, kept per portfolio version and sight of the portfolio (`sight_key`).
+
+    Each is one query over a small table, but its EXISTS probe reads the initiatives a
+    product manager can see, which grow with the portfolio: 5 ms for the three at
+    10,000 initiatives, 18 ms at 50,000, the one part of a kept board still live.
+    Team and framework edits move the version on (`teams.apps`, `initiatives.apps`).
+    """
+    key = f"board-choices:{portfolio_version()}:{sight_key(user)}"
+    found = cache.get(key)
+    if found is None:
+        found = (board_frameworks(user), list(board_teams(user)), list(board_owners(user)))
+        cache.set(key, found, BOARD_CHOICES_SECONDS)
+    return found
 
 
 # --- The initiative page ----------------------------------------------------------------

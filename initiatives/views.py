@@ -61,9 +61,7 @@ def _initiative(request, key: str, action: Action | None = None):
 
 def _board_filters(request):
     user = request.user
-    frameworks = selectors.board_frameworks(user)
-    teams = selectors.board_teams(user)
-    owners = selectors.board_owners(user)
+    frameworks, teams, owners = selectors.board_choices(user)
     form = BoardFilterForm(request.GET, frameworks=frameworks, teams=teams, owners=owners)
     form.is_valid()
     slug = form.value("framework")
