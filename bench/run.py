@@ -93,6 +93,10 @@ class Scenario:
     persona: str = "executive"
     kinds: tuple[str, ...] = ("analysed",)  # which servers it runs on
     export: bool = False
+    # Move the portfolio version on before each request: the first reader after a change,
+    # who gets nothing kept. Measured in rounds of their own, after the other pages, so
+    # that no other scenario's kept figures are dropped by it.
+    after_change: bool = False
 
 
 BOARD_FILTER = "/?framework={framework}&status=active&team={team}"
@@ -104,6 +108,13 @@ SCENARIOS = [
     ),
     Scenario("board, next page of a column", "/?show={stage}&page=2", htmx=True),
     Scenario("board, as a product manager", "/", persona="manager", kinds=("analysed", "nostats")),
+    Scenario("board, first after a change", "/", "board_default", after_change=True),
+    Scenario(
+        "board, as a product manager, first after a change",
+        "/",
+        persona="manager",
+        after_change=True,
+    ),
     Scenario(
         "initiative page",
         "/initiatives/{initiative}/",
@@ -321,6 +332,8 @@ def run_rounds(servers: list[Server], scenarios: list[Scenario], rounds: int, lo
                 if server.kind not in scenario.kinds:
                     continue
                 sample = samples.setdefault((scenario.name, server.label), Sample())
+                if scenario.after_change:
+                    server.baseline("portfolio_changed")
                 request_once(server, scenario, sample)
                 if scenario.baseline:
                     sample.baseline.append(server.baseline(scenario.baseline))
@@ -798,8 +811,12 @@ def main() -> None:
                     for _ in range(WORKERS):
                         request_once(server, scenario, Sample())
         _log("measuring pages")
-        page_scenarios = [s for s in scenarios if not s.export]
+        page_scenarios = [s for s in scenarios if not s.export and not s.after_change]
         results = run_rounds(servers, page_scenarios, args.rounds, data["loads"])
+        changes = [s for s in scenarios if s.after_change]
+        if changes:
+            _log("measuring pages right after a change")
+            results.update(run_rounds(servers, changes, args.rounds, data["loads"]))
         data["results"] = {f"{k[0]}|{k[1]}": v.summary() for k, v in results.items()}
         save()
         if "exports" not in skip:
