@@ -47,3 +47,26 @@ def test_list_queries_are_constant(request, path, persona, team, initiative):
     small = count()
     _grow(team, 12)
     assert count() == small
+
+
+@pytest.mark.parametrize(
+    ("persona", "expected"),
+    [
+        # The token with its user, the user's roles, the page with its tags: the count is
+        # kept per portfolio version for readers of everything.
+        ("viewer", 3),
+        # ... and the count, for someone who sees only their teams' initiatives.
+        ("team_lead", 4),
+    ],
+)
+def test_initiative_list_queries(request, persona, expected, team, initiative):
+    initiative.tags.create(name="vision")
+    client = token_client(request.getfixturevalue(persona))
+    client.get("/api/v1/initiatives/")  # stamps last_used_at; keeps the count for readers
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/api/v1/initiatives/", {"page_size": 100})
+    assert response.status_code == 200
+    assert response.json()["results"][0]["tags"] == ["vision"]
+    # Elsewhere than on PostgreSQL the page's tags are a query of their own.
+    tags_apart = 0 if connection.vendor == "postgresql" else 1
+    assert len(queries) == expected + tags_apart, [query["sql"] for query in queries]
