@@ -1,7 +1,6 @@
 import hashlib
 from urllib.parse import urlencode
 
-from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
@@ -73,7 +72,7 @@ def cached_count(user, queryset, params) -> int:
     Readers of everything share one count per query string until the portfolio next
     changes (every change writes the activity log, which moves the version on).
     """
-    from initiatives.activity import portfolio_version
+    from initiatives.activity import portfolio_cached
     from teams.policy import reads_everything
 
     if not reads_everything(user):
@@ -81,9 +80,5 @@ def cached_count(user, queryset, params) -> int:
     wanted = urlencode(sorted((k, v) for k, v in params.items() if k not in ("page", "page_size")))
     # Hashed: query strings are the client's and may be long; "overdue" depends on today.
     digest = hashlib.sha256(f"{timezone.localdate()}?{wanted}".encode()).hexdigest()
-    key = f"count:{queryset.model._meta.label_lower}:{portfolio_version()}:{digest}"
-    total = cache.get(key)
-    if total is None:
-        total = queryset.count()
-        cache.set(key, total, COUNT_CACHE_SECONDS)
-    return total
+    key = f"count:{queryset.model._meta.label_lower}:{digest}"
+    return portfolio_cached(key, queryset.count, COUNT_CACHE_SECONDS)
