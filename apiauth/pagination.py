@@ -1,10 +1,11 @@
 import hashlib
 from urllib.parse import urlencode
 
-from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
+
+from core.versions import portfolio_cached
 
 
 class StandardPagination(PageNumberPagination):
@@ -67,23 +68,17 @@ COUNT_CACHE_SECONDS = 15 * 60
 
 
 def cached_count(user, queryset, params) -> int:
-    """How many rows a list has, kept per portfolio version for readers of everything.
+    """How many rows a list has, kept per portfolio version and sight of the portfolio.
 
     A list's count reads every row that passes its filters, however few a page shows.
-    Readers of everything share one count per query string until the portfolio next
-    changes (every change writes the activity log, which moves the version on).
+    Readers of everything share one count per query string, everyone else has their own,
+    until the portfolio next changes (`core.versions`: the activity log, team
+    memberships and the tables boards show move the version on).
     """
-    from core.versions import portfolio_version
-    from teams.policy import reads_everything
+    from initiatives.policy import sight_key
 
-    if not reads_everything(user):
-        return queryset.count()
     wanted = urlencode(sorted((k, v) for k, v in params.items() if k not in ("page", "page_size")))
     # Hashed: query strings are the client's and may be long; "overdue" depends on today.
     digest = hashlib.sha256(f"{timezone.localdate()}?{wanted}".encode()).hexdigest()
-    key = f"count:{queryset.model._meta.label_lower}:{portfolio_version()}:{digest}"
-    total = cache.get(key)
-    if total is None:
-        total = queryset.count()
-        cache.set(key, total, COUNT_CACHE_SECONDS)
-    return total
+    key = f"count:{queryset.model._meta.label_lower}:{sight_key(user)}:{digest}"
+    return portfolio_cached(key, queryset.count, COUNT_CACHE_SECONDS)

@@ -8,6 +8,7 @@ import time
 
 from django.core.cache import cache, caches
 from django.core.cache.backends.db import DatabaseCache
+from django.core.cache.backends.redis import RedisCache
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -38,9 +39,24 @@ def hit(scope: str, ident: str, rate: str) -> bool:
     limit, seconds = parse_rate(rate)
     window = int(time.time() // seconds)
     key = f"limit:{scope}:{window}:{ident}"
-    if isinstance(caches["default"], DatabaseCache):
+    backend = caches["default"]
+    if isinstance(backend, DatabaseCache):
         return _database_count(key, seconds) <= limit
+    if isinstance(backend, RedisCache):
+        return _redis_count(backend, key, seconds) <= limit
     return _cache_count(key, seconds) <= limit
+
+
+def _redis_count(backend: RedisCache, key: str, seconds: int) -> int:
+    """The window's count after this hit, in one round trip: the key is created with its
+    expiry unless it exists, then incremented, in one MULTI/EXEC. Through the cache's
+    API this took three (`add`, then `incr`, which asks whether the key exists first),
+    each on a client of its own, on every request an API token made."""
+    name = backend.make_and_validate_key(key)
+    pipeline = backend._cache.get_client(name, write=True).pipeline()
+    pipeline.set(name, 0, ex=seconds + 60, nx=True)
+    pipeline.incr(name)
+    return pipeline.execute()[1]
 
 
 def _cache_count(key: str, seconds: int) -> int:

@@ -119,3 +119,18 @@ def test_two_processes_share_throttles_resets_and_lockouts(tmp_path, backend):
     # processes send four each; counted apart, all eight would show the form again (200).
     answers = [status for worker in _two_workers(environment, "login", 4) for status in worker]
     assert answers.count(200) in (4, 5) and answers.count(429) >= 3, answers
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="the count in Redis")
+def test_a_count_in_redis_expires_after_its_window():
+    """The count is made and incremented in one round trip; made, it expires after its
+    window (and a minute), so the counts of ended windows do not pile up in Redis."""
+    from django.core.cache import caches
+
+    from core.limits import hit
+
+    assert [hit("expiry-check", "someone", "2/hour") for _ in range(3)] == [True, True, False]
+    client = caches["default"]._cache.get_client()
+    names = client.keys("*limit:expiry-check:*")
+    assert names
+    assert all(3600 < client.ttl(name) <= 3660 for name in names)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connection
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from rest_framework import serializers
 
 from apiauth.serializers import QuerySerializer, StrictSerializer, UserRefSerializer, user_field
-from compliance.models import Tier
+from compliance.models import Classification, Tier
 from gates.describing import describe
 from initiatives.filters import UNCLASSIFIED
 from initiatives.models import (
@@ -101,7 +104,7 @@ INITIATIVE_ROW_COLUMNS = [
         for person in ("owner", "sponsor")
         for column in ("_id", "__username", "__first_name", "__last_name")
     ),
-    "framework__slug",
+    "framework_slug",
     "stage__key",
     "stage__name",
     "stage__order",
@@ -110,11 +113,42 @@ INITIATIVE_ROW_COLUMNS = [
     "maturity_level",
     "gate_due_on",
     "stalls_on",
-    "ai_classification__tier",
+    "ai_tier",
     "version",
     "created_at",
     "updated_at",
 ]
+
+
+def _tags_in_rows() -> bool:
+    """Does each row carry its tags (ARRAY(...), PostgreSQL), or are they read apart?"""
+    return connection.vendor == "postgresql"
+
+
+def initiative_rows(initiatives: QuerySet[Initiative]) -> QuerySet:
+    """`initiatives` as the plain rows InitiativeRows reads.
+
+    The framework's slug and the AI Act tier come from subqueries, not joins: PostgreSQL
+    plans a statement by trying the orders its joins could run in, and with those two
+    tables joined as well, planning the page of 100 took 7.0 ms against 0.5 ms to run it;
+    with them as subqueries (run for the 100 rows shown, by primary key) it takes 1.1 ms.
+    On PostgreSQL each row's tags come in the same statement, a query fewer per page.
+    """
+    tags = {}
+    if _tags_in_rows():
+        links = Initiative.tags.through.objects.filter(initiative=OuterRef("pk"))
+        tags["tag_names"] = ArraySubquery(links.order_by("tag__name").values("tag__name"))
+    # Without the models' default orderings, which would sort (and for the tier, join
+    # the initiatives again) in a subquery of at most one row.
+    return initiatives.annotate(
+        framework_slug=Subquery(
+            Framework.objects.filter(pk=OuterRef("framework_id")).order_by().values("slug")
+        ),
+        ai_tier=Subquery(
+            Classification.objects.filter(initiative=OuterRef("pk")).order_by().values("tier")
+        ),
+        **tags,
+    ).values(*INITIATIVE_ROW_COLUMNS, *tags)
 
 
 class InitiativeRows:
@@ -126,12 +160,26 @@ class InitiativeRows:
     both outputs row by row, so the schema cannot drift).
     """
 
-    _date = serializers.DateField().to_representation
     _datetime = serializers.DateTimeField().to_representation
 
-    def __init__(self, rows: list[dict], tags: dict[int, list[str]]):
+    def __init__(self, rows: list[dict]):
         self.rows = rows
-        self.tags = tags
+
+    def _tags(self) -> dict[int, list[str]] | None:
+        """The page's tags by initiative in one query, unless the rows carry theirs."""
+        if not self.rows or "tag_names" in self.rows[0]:
+            return None
+        tags: dict[int, list[str]] = {}
+        links = (
+            Initiative.tags.through.objects.filter(
+                initiative_id__in=[row["pk"] for row in self.rows]
+            )
+            .order_by("tag__name")
+            .values_list("initiative_id", "tag__name")
+        )
+        for initiative_id, name in links:
+            tags.setdefault(initiative_id, []).append(name)
+        return tags
 
     @staticmethod
     def _person(row: dict, prefix: str) -> dict:
@@ -139,12 +187,26 @@ class InitiativeRows:
         full_name = f"{row[f'{prefix}__first_name']} {row[f'{prefix}__last_name']}".strip()
         return {"id": row[f"{prefix}_id"], "username": username, "name": full_name or username}
 
-    def _day(self, value):
-        return None if value is None else self._date(value)
+    # The dates and times are written as DateField and DateTimeField write them, without
+    # a field call per value: through the fields, which look the current time zone up for
+    # every value, a page's 500 took 1.7 ms of the 2.1 ms spent building its rows; 0.6 ms so.
+    @staticmethod
+    def _day(value):
+        return None if value is None else value.isoformat()
+
+    def _moment(self, value, zone):
+        """ISO 8601 in the current time zone `zone`, UTC written as Z."""
+        try:
+            text = value.astimezone(zone).isoformat()
+        except OverflowError:
+            return self._datetime(value)  # the field's own error
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
 
     @property
     def data(self) -> list[dict]:
         today = timezone.localdate()
+        zone = timezone.get_current_timezone()
+        tags = self._tags()
         out = []
         for row in self.rows:
             active = row["status"] == Initiative.Status.ACTIVE
@@ -161,7 +223,7 @@ class InitiativeRows:
                     },
                     "owner": self._person(row, "owner"),
                     "sponsor": self._person(row, "sponsor"),
-                    "framework": row["framework__slug"],
+                    "framework": row["framework_slug"],
                     "stage": {
                         "key": row["stage__key"],
                         "name": row["stage__name"],
@@ -171,7 +233,7 @@ class InitiativeRows:
                     "days_in_stage": (today - row["stage_entered_on"]).days,
                     "status": row["status"],
                     "maturity_level": row["maturity_level"],
-                    "tags": self.tags.get(row["pk"], []),
+                    "tags": row["tag_names"] if tags is None else tags.get(row["pk"], []),
                     "gate_due_on": self._day(row["gate_due_on"]),
                     "stalls_on": self._day(row["stalls_on"]),
                     "is_stalled": active
@@ -180,10 +242,10 @@ class InitiativeRows:
                     "is_overdue": active
                     and row["gate_due_on"] is not None
                     and row["gate_due_on"] < today,
-                    "ai_tier": row["ai_classification__tier"],
+                    "ai_tier": row["ai_tier"],
                     "version": row["version"],
-                    "created_at": self._datetime(row["created_at"]),
-                    "updated_at": self._datetime(row["updated_at"]),
+                    "created_at": self._moment(row["created_at"], zone),
+                    "updated_at": self._moment(row["updated_at"], zone),
                 }
             )
         return out

@@ -305,14 +305,19 @@ def test_handing_an_initiative_to_someone_else_answers_with_the_result(initiativ
     assert response.json()["owner"]["username"] == other_pm.username
 
 
+@pytest.mark.parametrize("tags_apart", [False, True], ids=["tags-in-rows", "tags-apart"])
 @pytest.mark.parametrize("persona", ["viewer", "owner", "team_lead"])
 def test_list_rows_match_the_model_serializer_field_for_field(
-    request, persona, team, initiative, other_initiative
+    request, persona, tags_apart, monkeypatch, team, initiative, other_initiative
 ):
     """The list is built from plain values for speed; it must say exactly what
-    InitiativeSerializer (the documented schema) says of each initiative."""
+    InitiativeSerializer (the documented schema) says of each initiative. Its tags
+    come with the rows on PostgreSQL, and from a query of their own elsewhere."""
+    from initiatives.api import serializers
     from initiatives.api.serializers import InitiativeSerializer
 
+    if tags_apart:
+        monkeypatch.setattr(serializers, "_tags_in_rows", lambda: False)
     user = request.getfixturevalue(persona)
     extra = InitiativeFactory(team=team, name="Tagged, stalled and on hold")
     extra.tags.create(name="zeta")
@@ -333,3 +338,17 @@ def test_list_rows_match_the_model_serializer_field_for_field(
     # The owner is on the team (owners join their initiative's team), so all three see it.
     assert any(row["tags"] == ["alpha", "zeta"] for row in listed)
     assert any(row["is_overdue"] for row in listed)
+
+
+def test_list_times_are_written_in_the_current_time_zone_as_the_serializer_does(
+    settings, viewer, initiative
+):
+    from initiatives.api.serializers import InitiativeSerializer
+
+    settings.TIME_ZONE = "Asia/Kolkata"
+    listed = token_client(viewer).get(url()).json()["results"]
+    expected = InitiativeSerializer(Initiative.objects.order_by("key"), many=True).data
+    assert [(row["created_at"], row["updated_at"]) for row in listed] == [
+        (row["created_at"], row["updated_at"]) for row in expected
+    ]
+    assert listed[0]["created_at"].endswith("+05:30")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from initiatives.activity import portfolio_changed
+from teams.services import team_member_add
 from tests.api.helpers import _fresh_throttle_cache, token_client  # noqa: F401
 from tests.factories import InitiativeFactory, MembershipFactory, TargetFactory
 
@@ -47,3 +50,71 @@ def test_list_queries_are_constant(request, path, persona, team, initiative):
     small = count()
     _grow(team, 12)
     assert count() == small
+
+
+@pytest.mark.parametrize(
+    ("persona", "expected"),
+    [
+        # The token with its user, the user's roles, the page with its tags: the count is
+        # kept per portfolio version, shared by readers of everything...
+        ("viewer", 3),
+        # ... and kept for one person, for someone who sees only their teams' initiatives.
+        ("team_lead", 3),
+    ],
+)
+def test_initiative_list_queries(request, persona, expected, team, initiative):
+    initiative.tags.create(name="vision")
+    client = token_client(request.getfixturevalue(persona))
+    client.get("/api/v1/initiatives/")  # stamps last_used_at; keeps the count
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/api/v1/initiatives/", {"page_size": 100})
+    assert response.status_code == 200
+    assert response.json()["results"][0]["tags"] == ["vision"]
+    # Elsewhere than on PostgreSQL the page's tags are a query of their own.
+    tags_apart = 0 if connection.vendor == "postgresql" else 1
+    assert len(queries) == expected + tags_apart, [query["sql"] for query in queries]
+
+
+@pytest.mark.skipif(
+    not isinstance(caches["default"], RedisCache), reason="counts round trips to Redis"
+)
+def test_initiative_list_makes_two_round_trips_to_redis(monkeypatch, viewer, initiative):
+    """The token's throttle count is one (it was three: add, then incr, which asks first
+    whether the key exists); the portfolio version and the kept count one more (two)."""
+    from redis.connection import Connection
+
+    client = token_client(viewer)
+    client.get("/api/v1/initiatives/")  # connects, and keeps the count
+    sent = []
+    send = Connection.send_packed_command
+
+    def counted(self, command, *args, **kwargs):
+        sent.append(command)
+        return send(self, command, *args, **kwargs)
+
+    monkeypatch.setattr(Connection, "send_packed_command", counted)
+    assert client.get("/api/v1/initiatives/").status_code == 200
+    assert len(sent) == 2, sent
+
+
+def test_a_kept_count_lasts_until_the_portfolio_changes(
+    django_capture_on_commit_callbacks, viewer, team, initiative
+):
+    client = token_client(viewer)
+    assert client.get("/api/v1/initiatives/").json()["count"] == 1
+    InitiativeFactory(team=team)  # written behind the activity log's back: still 1
+    assert client.get("/api/v1/initiatives/").json()["count"] == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        portfolio_changed()
+    assert client.get("/api/v1/initiatives/").json()["count"] == 2
+
+
+def test_a_count_kept_for_one_person_is_theirs_and_follows_their_teams(
+    django_capture_on_commit_callbacks, outsider, team_lead, team, initiative
+):
+    lead, stranger = token_client(team_lead), token_client(outsider)
+    assert lead.get("/api/v1/initiatives/").json()["count"] == 1
+    assert stranger.get("/api/v1/initiatives/").json()["count"] == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        team_member_add(team=team, user=outsider)
+    assert stranger.get("/api/v1/initiatives/").json()["count"] == 1
