@@ -41,6 +41,23 @@ def _bound_dates(schema: dict) -> None:
         schema.setdefault("description", "Between 1900-01-01 and 2200-12-31.")
 
 
+_INTEGER_DIGITS = re.compile(r"\\d\{0,(\d+)\}")
+
+
+def _decimal_takes_numbers(schema: dict) -> None:
+    """A decimal in a request body may be sent as text or as a JSON number
+    (StrictSerializer takes either): say both, not text alone, or a client that sends
+    123.45 is told it broke the schema and a checker expects it refused."""
+    if schema.get("type") != "string" or schema.get("format") != "decimal":
+        return
+    text = {key: schema.pop(key) for key in ("type", "format", "pattern") if key in schema}
+    number: dict = {"type": "number"}
+    if found := _INTEGER_DIGITS.search(text.get("pattern", "")):
+        limit = 10 ** int(found.group(1))
+        number.update(exclusiveMinimum=True, minimum=-limit, exclusiveMaximum=True, maximum=limit)
+    schema["anyOf"] = [text, number]
+
+
 def add_error_responses(result, generator, request, public):
     """drf-spectacular postprocessing hook: document the error shape on every operation.
 
@@ -54,6 +71,7 @@ def add_error_responses(result, generator, request, public):
             component["additionalProperties"] = False
             for property_schema in component.get("properties", {}).values():
                 _bound_dates(property_schema)
+                _decimal_takes_numbers(property_schema)
     for operations in result.get("paths", {}).values():
         for method, operation in operations.items():
             if method not in {"get", "post", "put", "patch", "delete"}:
