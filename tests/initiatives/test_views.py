@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
+from core.versions import portfolio_version
 from gates.models import ChecklistItem, Decision
 from gates.services import (
     checklist_item_update,
@@ -362,6 +363,27 @@ def test_a_renamed_stage_is_shown_by_its_new_name_on_a_kept_board_at_once(
     with django_capture_on_commit_callbacks(execute=True):
         stage.save()  # as the admin does
     assert "Pilot in the field" in client.get(BOARD).content.decode()
+
+
+def test_a_renamed_owner_is_shown_by_the_new_name_on_a_kept_board_at_once(
+    client, executive, owner, initiative, django_capture_on_commit_callbacks
+):
+    client.force_login(executive)
+    assert "Priya Nair" not in client.get(BOARD).content.decode()
+    owner.first_name, owner.last_name = "Priya", "Nair"
+    with django_capture_on_commit_callbacks(execute=True):
+        owner.save()  # as the admin's user page does: no service, no activity log
+    content = client.get(BOARD).content.decode()
+    assert ">Priya Nair</option>" in content  # the owner filter
+    assert "Customer Support AI · Priya Nair" in content  # the card
+
+
+def test_signing_in_keeps_the_boards(client, owner, initiative, django_capture_on_commit_callbacks):
+    """Every sign-in saves the person's last_login: that must not drop the kept boards."""
+    before = portfolio_version()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.force_login(owner)
+    assert portfolio_version() == before
 
 
 def test_a_new_portfolio_role_changes_a_kept_board_at_once(
