@@ -386,6 +386,36 @@ def test_signing_in_keeps_the_boards(client, owner, initiative, django_capture_o
     assert portfolio_version() == before
 
 
+def test_a_membership_edited_in_the_admin_leaves_kept_boards_true(
+    client, member, outsider, initiative, django_capture_on_commit_callbacks
+):
+    """The admin's membership page changes a role or an allocation; handing the place to
+    somebody else wrote no activity log, so both people's kept boards went stale."""
+    superuser = UserFactory(username="root", is_staff=True, is_superuser=True)
+    membership = Membership.objects.get(initiative=initiative, user=member)
+    for person in (member, outsider):
+        client.force_login(person)
+        client.get(BOARD)  # kept
+    client.force_login(superuser)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("admin:initiatives_membership_change", args=[membership.pk]),
+            {
+                "initiative": initiative.pk,
+                "user": outsider.pk,
+                "stage_role": membership.stage_role,
+                "allocation_percent": 40,
+                "_save": "Save",
+            },
+        )
+    membership.refresh_from_db()
+    assert membership.allocation_percent == 40
+    for person in (member, outsider):
+        client.force_login(person)
+        sees = Initiative.objects.visible_to(person).filter(pk=initiative.pk).exists()
+        assert (initiative.key in client.get(BOARD).content.decode()) == sees
+
+
 def test_a_new_portfolio_role_changes_a_kept_board_at_once(
     client, outsider, initiative, django_capture_on_commit_callbacks
 ):
