@@ -416,6 +416,23 @@ def test_a_membership_edited_in_the_admin_leaves_kept_boards_true(
         assert (initiative.key in client.get(BOARD).content.decode()) == sees
 
 
+def test_a_migration_that_renames_a_stage_is_shown_on_a_kept_board(
+    client, executive, initiative, django_capture_on_commit_callbacks
+):
+    """Data migrations write through historical models, which send no signal to the
+    version's receivers, and a deploy's new templates would meet columns rendered by the
+    old ones: every `migrate` (each deploy runs it) starts the kept boards afresh."""
+    from django.core.management import call_command
+
+    client.force_login(executive)
+    client.get(BOARD)  # kept
+    Stage = type(initiative.stage)
+    Stage.objects.filter(pk=initiative.stage_id).update(name="Pilot in the field")
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("migrate", verbosity=0)
+    assert "Pilot in the field" in client.get(BOARD).content.decode()
+
+
 def test_a_new_portfolio_role_changes_a_kept_board_at_once(
     client, outsider, initiative, django_capture_on_commit_callbacks
 ):
