@@ -18,6 +18,16 @@ def create_cache_tables(sender, using="default", **kwargs) -> None:
     call_command("createcachetable", database=using, verbosity=0)
 
 
+def portfolio_migrated(sender, **kwargs) -> None:
+    """After every `migrate`, which each deploy runs: the figures kept in the cache (which
+    outlives a deploy) are drawn again. Data migrations write through historical models,
+    which the version's receivers never hear from, and a kept board's columns were rendered
+    by the templates of the release before."""
+    from core.versions import portfolio_changed
+
+    portfolio_changed()
+
+
 class CoreConfig(AppConfig):
     """What every app shares: the event registry, the web and HTMX helpers, /healthz."""
 
@@ -27,6 +37,10 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         post_migrate.connect(
             create_cache_tables, sender=self, dispatch_uid="core.create_cache_tables"
+        )
+        # After the cache tables: a database cache keeps the version in one.
+        post_migrate.connect(
+            portfolio_migrated, sender=self, dispatch_uid="core.portfolio_migrated"
         )
 
         # The admin builds its model forms from ModelAdmin.form (and each inline's form):

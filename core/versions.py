@@ -2,8 +2,10 @@
 portfolio changes, and is part of the key of every figure kept between requests.
 
 Every change to initiatives and gates writes the activity log, which calls
-`portfolio_changed`; changes that decide who sees what without touching an initiative
-(team membership, portfolio roles) call it too (`teams.apps`). A figure kept under an
+`portfolio_changed`; changes that decide who sees what, or how it is named, without
+touching an initiative (team membership, people's names, teams, frameworks, stages) call
+it too (`teams.apps`, `initiatives.apps`). A change of portfolio role changes the
+person's sight of the portfolio, part of each kept figure's key. A figure kept under an
 older version is never read again and expires on its own.
 """
 
@@ -73,3 +75,18 @@ def saves_move_the_version(*models) -> None:
         label = model._meta.label_lower
         post_save.connect(_changed, sender=model, dispatch_uid=f"version-saved-{label}")
         post_delete.connect(_changed, sender=model, dispatch_uid=f"version-deleted-{label}")
+
+
+def saves_of_fields_move_the_version(model, fields: frozenset[str]) -> None:
+    """Move the version on when a row of `model` is deleted, or saved with any of `fields`
+    among what it writes: for tables whose other columns change often and show nowhere
+    (a person's last_login is written at every sign-in, and would drop every kept board).
+    A save without `update_fields` (the admin's, say) may have changed any column."""
+
+    def changed(update_fields=None, **kwargs):
+        if update_fields is None or not fields.isdisjoint(update_fields):
+            portfolio_changed()
+
+    label = model._meta.label_lower
+    post_save.connect(changed, sender=model, weak=False, dispatch_uid=f"version-saved-{label}")
+    post_delete.connect(_changed, sender=model, dispatch_uid=f"version-deleted-{label}")

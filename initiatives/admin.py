@@ -452,6 +452,12 @@ class MembershipAdmin(admin.ModelAdmin):
     autocomplete_fields = ["user"]
     show_full_result_count = False
 
+    def get_readonly_fields(self, request, obj=None):
+        # Who is on which initiative decides who sees it: that changes through
+        # membership_add and membership_remove, which log it (and so move on the version
+        # of the kept boards). Here a membership's role and allocation change.
+        return [] if obj is None else ["initiative", "user"]
+
     def save_model(self, request, obj, form, change):
         if change:
             super().save_model(request, obj, form, change)

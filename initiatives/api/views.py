@@ -112,7 +112,14 @@ class InitiativeViewSet(
         queryset = self.filter_queryset(Initiative.objects.visible_to(request.user))
         # Counted on the initiatives alone: counting the joined rows below joined five
         # tables for each of 50,000 initiatives (bench/results/explain/api-list-*.txt).
-        total = cached_count(request.user, queryset, request.query_params)
+        if "updated_since" in request.query_params:
+            # Every reading recorded moves its initiative's updated_at, but only one that
+            # flips a target moves the portfolio version on (a feed pushing readings would
+            # otherwise drop every kept board): a kept count hid the changed initiatives
+            # from the syncs that ask for them. Counted live, over the rows changed since.
+            total = queryset.count()
+        else:
+            total = cached_count(request.user, queryset, request.query_params)
         rows = self.paginate_queryset(KnownCount(s.initiative_rows(queryset), total))
         return self.get_paginated_response(s.InitiativeRows(rows).data)
 

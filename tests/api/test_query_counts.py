@@ -7,7 +7,9 @@ from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from gates.services import measurement_record
 from initiatives.activity import portfolio_changed
 from teams.services import team_member_add
 from tests.api.helpers import _fresh_throttle_cache, token_client  # noqa: F401
@@ -118,3 +120,22 @@ def test_a_count_kept_for_one_person_is_theirs_and_follows_their_teams(
     with django_capture_on_commit_callbacks(execute=True):
         team_member_add(team=team, user=outsider)
     assert stranger.get("/api/v1/initiatives/").json()["count"] == 1
+
+
+def test_a_reading_that_flips_no_target_still_shows_in_a_sync_by_updated_since(
+    django_capture_on_commit_callbacks, viewer, initiative
+):
+    """A reading moves its initiative's updated_at, and only a reading that flips a target
+    is logged (and moves the portfolio version on): a count kept for `updated_since`
+    answered 0 and so hid the changed initiative from the integration syncing by it."""
+    client = token_client(viewer)
+    target = TargetFactory(initiative=initiative)
+    with django_capture_on_commit_callbacks(execute=True):
+        measurement_record(target=target, value=95.0, actor=viewer)  # no data → met
+    since = timezone.now().isoformat()
+    assert client.get("/api/v1/initiatives/", {"updated_since": since}).json()["count"] == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        measurement_record(target=target, value=96.0, actor=viewer)  # still met
+    body = client.get("/api/v1/initiatives/", {"updated_since": since}).json()
+    assert body["count"] == 1
+    assert [row["key"] for row in body["results"]] == [initiative.key]

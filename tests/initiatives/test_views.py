@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
+from core.versions import portfolio_version
 from gates.models import ChecklistItem, Decision
 from gates.services import (
     checklist_item_update,
@@ -361,6 +362,74 @@ def test_a_renamed_stage_is_shown_by_its_new_name_on_a_kept_board_at_once(
     stage.name = "Pilot in the field"
     with django_capture_on_commit_callbacks(execute=True):
         stage.save()  # as the admin does
+    assert "Pilot in the field" in client.get(BOARD).content.decode()
+
+
+def test_a_renamed_owner_is_shown_by_the_new_name_on_a_kept_board_at_once(
+    client, executive, owner, initiative, django_capture_on_commit_callbacks
+):
+    client.force_login(executive)
+    assert "Priya Nair" not in client.get(BOARD).content.decode()
+    owner.first_name, owner.last_name = "Priya", "Nair"
+    with django_capture_on_commit_callbacks(execute=True):
+        owner.save()  # as the admin's user page does: no service, no activity log
+    content = client.get(BOARD).content.decode()
+    assert ">Priya Nair</option>" in content  # the owner filter
+    assert "Customer Support AI · Priya Nair" in content  # the card
+
+
+def test_signing_in_keeps_the_boards(client, owner, initiative, django_capture_on_commit_callbacks):
+    """Every sign-in saves the person's last_login: that must not drop the kept boards."""
+    before = portfolio_version()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.force_login(owner)
+    assert portfolio_version() == before
+
+
+def test_a_membership_edited_in_the_admin_leaves_kept_boards_true(
+    client, member, outsider, initiative, django_capture_on_commit_callbacks
+):
+    """The admin's membership page changes a role or an allocation; handing the place to
+    somebody else wrote no activity log, so both people's kept boards went stale."""
+    superuser = UserFactory(username="root", is_staff=True, is_superuser=True)
+    membership = Membership.objects.get(initiative=initiative, user=member)
+    for person in (member, outsider):
+        client.force_login(person)
+        client.get(BOARD)  # kept
+    client.force_login(superuser)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("admin:initiatives_membership_change", args=[membership.pk]),
+            {
+                "initiative": initiative.pk,
+                "user": outsider.pk,
+                "stage_role": membership.stage_role,
+                "allocation_percent": 40,
+                "_save": "Save",
+            },
+        )
+    membership.refresh_from_db()
+    assert membership.allocation_percent == 40
+    for person in (member, outsider):
+        client.force_login(person)
+        sees = Initiative.objects.visible_to(person).filter(pk=initiative.pk).exists()
+        assert (initiative.key in client.get(BOARD).content.decode()) == sees
+
+
+def test_a_migration_that_renames_a_stage_is_shown_on_a_kept_board(
+    client, executive, initiative, django_capture_on_commit_callbacks
+):
+    """Data migrations write through historical models, which send no signal to the
+    version's receivers, and a deploy's new templates would meet columns rendered by the
+    old ones: every `migrate` (each deploy runs it) starts the kept boards afresh."""
+    from django.core.management import call_command
+
+    client.force_login(executive)
+    client.get(BOARD)  # kept
+    Stage = type(initiative.stage)
+    Stage.objects.filter(pk=initiative.stage_id).update(name="Pilot in the field")
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("migrate", verbosity=0)
     assert "Pilot in the field" in client.get(BOARD).content.decode()
 
 

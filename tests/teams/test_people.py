@@ -54,6 +54,29 @@ def test_allocation_counts_only_initiatives_the_viewer_may_read(client, owner, s
     assert "Over-allocated" not in response.content.decode()
 
 
+def test_an_allocation_changed_in_the_admin_shows_on_kept_people_at_once(
+    client, viewer, stretched, django_capture_on_commit_callbacks
+):
+    """Readers of everything share a kept copy of the people view; the admin's membership
+    page changes an allocation without the activity log."""
+    client.force_login(viewer)
+    assert _row(client.get(PEOPLE), stretched).total_allocation == 120
+    superuser = UserFactory(username="root", is_staff=True, is_superuser=True)
+    membership = stretched.initiative_memberships.order_by("pk").first()
+    client.force_login(superuser)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("admin:initiatives_membership_change", args=[membership.pk]),
+            {
+                "stage_role": membership.stage_role,
+                "allocation_percent": 30,
+                "_save": "Save",
+            },
+        )
+    client.force_login(viewer)
+    assert _row(client.get(PEOPLE), stretched).total_allocation == 90
+
+
 def test_outsider_sees_nobody(client, outsider, stretched):
     client.force_login(outsider)
     assert list(client.get(PEOPLE).context["page"].object_list) == []
