@@ -98,6 +98,12 @@ class FrameworkAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     inlines = [StageInline]
 
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        for stage_form in formset.forms:
+            if isinstance(stage_form.instance, Stage) and "max_weeks" in stage_form.changed_data:
+                services.stage_stall_dates_refresh(stage=stage_form.instance)
+
     def get_queryset(self, request):
         return (
             super()
@@ -132,6 +138,12 @@ class StageAdmin(admin.ModelAdmin):
     search_fields = ["name", "key", "framework__name"]
     ordering = ["framework", "order"]
     inlines = [ChecklistItemTemplateInline]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "max_weeks" in form.changed_data:
+            # The stage's initiatives were given their stall dates as they entered it.
+            services.stage_stall_dates_refresh(stage=obj)
 
 
 @admin.register(ChecklistItemTemplate)

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, F, Max, Min, Q, Sum
+from django.db.models import Count, DateField, ExpressionWrapper, F, Max, Min, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -32,6 +32,7 @@ from initiatives.models import (
     KeyCounter,
     Measurement,
     Membership,
+    Stage,
     Target,
 )
 from teams.policy import may_own_initiatives, may_sponsor_initiatives
@@ -93,6 +94,26 @@ def initiative_touch(initiative_id: int) -> None:
 def initiatives_touch(initiative_ids) -> None:
     Initiative.objects.filter(pk__in=list(initiative_ids)).update(
         updated_at=timezone.now(), version=F("version") + 1
+    )
+
+
+def stage_stall_dates_refresh(*, stage: Stage) -> int:
+    """After a stage's expected weeks change: its initiatives' stall dates follow
+    (`stalls_on` = entered on + max weeks, None without a maximum), in one UPDATE.
+
+    The board's "stalled" flag and filter, the dashboard's stalled count and the weekly
+    digest read the stored date, which was computed as each initiative entered the stage;
+    without this, a card showed the new range beside the old flag. Returns the number of
+    initiatives updated.
+    """
+    in_stage = Initiative.objects.filter(stage=stage)
+    if stage.max_weeks is None:
+        return in_stage.update(stalls_on=None)
+    return in_stage.update(
+        stalls_on=ExpressionWrapper(
+            F("stage_entered_on") + datetime.timedelta(weeks=stage.max_weeks),
+            output_field=DateField(),
+        )
     )
 
 
