@@ -11,6 +11,7 @@ older version is never read again and expires on its own.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -32,12 +33,17 @@ def portfolio_version() -> int:
     return version
 
 
-def portfolio_cached(key: str, compute: Callable[[], Any], timeout: int) -> Any:
+def portfolio_cached(key: str | tuple, compute: Callable[[], Any], timeout: int) -> Any:
     """`compute()`, kept in the cache under `key` until the portfolio next changes.
+
+    A tuple key (a scope: the filters, the day, the reader's sight...) is hashed, as the
+    query strings in it are the client's and may be long.
 
     The value is kept with the version it was computed at, so the version and the value
     come back in one read of the cache, not two in a row (each a round trip to Redis).
     """
+    if isinstance(key, tuple):
+        key = f"{key[0]}:" + hashlib.sha256(repr(key[1:]).encode()).hexdigest()
     found = cache.get_many([PORTFOLIO_VERSION_KEY, key])
     version = found.get(PORTFOLIO_VERSION_KEY)
     if version is None:
@@ -63,30 +69,27 @@ def portfolio_changed() -> None:
     transaction.on_commit(bump, robust=True)
 
 
-def _changed(**kwargs) -> None:
-    portfolio_changed()
-
-
-def saves_move_the_version(*models) -> None:
+def saves_move_the_version(*models, fields: frozenset[str] | None = None) -> None:
     """Move the version on whenever a row of `models` is saved or deleted: for tables
     that boards and lists show or filter by but that change without the activity log
-    (the admin, departures). Call from an AppConfig's ready()."""
-    for model in models:
-        label = model._meta.label_lower
-        post_save.connect(_changed, sender=model, dispatch_uid=f"version-saved-{label}")
-        post_delete.connect(_changed, sender=model, dispatch_uid=f"version-deleted-{label}")
+    (the admin, departures). Call from an AppConfig's ready().
 
+    With `fields`, only saves that write one of them count: for tables whose other
+    columns change often and show nowhere (a person's last_login is written at every
+    sign-in, and would drop every kept board). A save without `update_fields` (the
+    admin's, say) may have changed any column.
+    """
 
-def saves_of_fields_move_the_version(model, fields: frozenset[str]) -> None:
-    """Move the version on when a row of `model` is deleted, or saved with any of `fields`
-    among what it writes: for tables whose other columns change often and show nowhere
-    (a person's last_login is written at every sign-in, and would drop every kept board).
-    A save without `update_fields` (the admin's, say) may have changed any column."""
-
-    def changed(update_fields=None, **kwargs):
-        if update_fields is None or not fields.isdisjoint(update_fields):
+    def saved(update_fields=None, **kwargs):
+        if fields is None or update_fields is None or not fields.isdisjoint(update_fields):
             portfolio_changed()
 
-    label = model._meta.label_lower
-    post_save.connect(changed, sender=model, weak=False, dispatch_uid=f"version-saved-{label}")
-    post_delete.connect(_changed, sender=model, dispatch_uid=f"version-deleted-{label}")
+    def deleted(**kwargs):
+        portfolio_changed()
+
+    for model in models:
+        label = model._meta.label_lower
+        post_save.connect(saved, sender=model, weak=False, dispatch_uid=f"version-saved-{label}")
+        post_delete.connect(
+            deleted, sender=model, weak=False, dispatch_uid=f"version-deleted-{label}"
+        )

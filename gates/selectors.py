@@ -5,16 +5,14 @@ the initiative page, and "awaiting my decision". Each is shaped for a constant q
 from __future__ import annotations
 
 import datetime
-import hashlib
 from dataclasses import dataclass, field
 
-from django.core.cache import cache
 from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from core.db import count_of
-from core.versions import portfolio_version
+from core.versions import portfolio_cached
 from gates.models import ChecklistItem, Gate, GateDecision, Gatekeeper, StageTransition
 from initiatives.filters import InitiativeFilters
 from initiatives.models import Initiative, Stage
@@ -118,26 +116,10 @@ def _board_ranking(user, filters, today, page_size, expanded) -> tuple[dict, lis
     (3,112 initiatives of 10,000, 15,404 of 50,000 in the harness), so ranking it live
     made their board 1.7 times slower at 50,000 than at 10,000.
     """
-    key = (
-        "board:"
-        + hashlib.sha256(
-            repr(
-                (
-                    portfolio_version(),
-                    sight_key(user),
-                    today,
-                    filters.cache_key(),
-                    page_size,
-                    expanded,
-                )
-            ).encode()
-        ).hexdigest()
+    scope = ("board", sight_key(user), today, filters.cache_key(), page_size, expanded)
+    return portfolio_cached(
+        scope, lambda: _rank_board(user, filters, today, page_size, expanded), BOARD_CACHE_SECONDS
     )
-    cached = cache.get(key)
-    if cached is None:
-        cached = _rank_board(user, filters, today, page_size, expanded)
-        cache.set(key, cached, BOARD_CACHE_SECONDS)
-    return cached
 
 
 def _rank_board(user, filters, today, page_size, expanded) -> tuple[dict, list[int]]:

@@ -9,11 +9,10 @@ in `gates.selectors`: gates know initiatives, not the reverse.
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 
-from core.versions import portfolio_version
+from core.versions import portfolio_cached
 from initiatives.models import Activity, Framework, Initiative, Measurement, Membership, Target
 from initiatives.policy import sight_key
 from teams.models import Team, TeamMembership
@@ -67,12 +66,11 @@ def board_choices(user) -> tuple[list[Framework], list[Team], list]:
     10,000 initiatives, 18 ms at 50,000, the one part of a kept board still live.
     Team and framework edits move the version on (`teams.apps`, `initiatives.apps`).
     """
-    key = f"board-choices:{portfolio_version()}:{sight_key(user)}"
-    found = cache.get(key)
-    if found is None:
-        found = (board_frameworks(user), list(board_teams(user)), list(board_owners(user)))
-        cache.set(key, found, BOARD_CHOICES_SECONDS)
-    return found
+    return portfolio_cached(
+        f"board-choices:{sight_key(user)}",
+        lambda: (board_frameworks(user), list(board_teams(user)), list(board_owners(user))),
+        BOARD_CHOICES_SECONDS,
+    )
 
 
 # --- The initiative page ----------------------------------------------------------------
@@ -237,8 +235,7 @@ def people_page(viewer, *, over_only: bool, number) -> Page:
     Ordering people by their total allocation sums every membership of every active
     initiative (150,000 at 50,000 initiatives): the cost grows with the portfolio however
     the query is written. Readers of everything share one copy per page until the
-    portfolio next changes (a membership or a status change writes the activity log,
-    which bumps the version); others see a part small enough to sum live.
+    portfolio next changes (`core.versions`); others see a part and get it live.
     """
 
     def compute() -> tuple[int, int, list]:
@@ -251,13 +248,9 @@ def people_page(viewer, *, over_only: bool, number) -> Page:
     except (TypeError, ValueError):
         number = 1
     if reads_everything(viewer):
-        key = f"people:{portfolio_version()}:{int(over_only)}:{number}"
-        found = cache.get(key)
-        if found is None:
-            found = compute()
-            cache.set(key, found, PEOPLE_CACHE_SECONDS)
+        key = f"people:{int(over_only)}:{number}"
+        page_number, count, rows = portfolio_cached(key, compute, PEOPLE_CACHE_SECONDS)
     else:
-        found = compute()
-    page_number, count, rows = found
+        page_number, count, rows = compute()
     # The count is known: a paginator over a range of that length asks no database.
     return Page(rows, page_number, Paginator(range(count), PEOPLE_PAGE_SIZE))

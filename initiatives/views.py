@@ -1,9 +1,6 @@
-import hashlib
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpResponse
@@ -19,7 +16,7 @@ from core.htmx import (
     render_page_or_partial,
     vary_on_htmx,
 )
-from core.versions import portfolio_version
+from core.versions import portfolio_cached
 from core.web import positive_int
 from gates import selectors as gate_selectors
 from gates.describing import describe_all
@@ -171,7 +168,7 @@ def _board_html(request, filters, context, columns_html) -> str:
     the version on when they commit.
     """
     scope = (
-        portfolio_version(),
+        "board-html",
         sight_key(request.user),
         timezone.localdate(),
         filters.cache_key(),
@@ -180,11 +177,7 @@ def _board_html(request, filters, context, columns_html) -> str:
         context["can_create"],
         context["can_import"],
     )
-    key = "board-html:" + hashlib.sha256(repr(scope).encode()).hexdigest()
-    html = cache.get(key)
-    if html is None:
-        html = columns_html()
-        cache.set(key, html, BOARD_HTML_SECONDS)
+    html = portfolio_cached(scope, columns_html, BOARD_HTML_SECONDS)
     return mark_safe(html)
 
 

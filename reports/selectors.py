@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
     Count,
@@ -35,7 +34,7 @@ from django.db.models.functions import Coalesce, Lead, TruncMonth
 from django.utils import timezone
 
 from compliance import selectors as compliance_selectors
-from core.versions import portfolio_version
+from core.versions import portfolio_cached
 from gates.models import ChecklistItem, Gate, StageTransition
 from gates.selectors import with_current_gate
 from initiatives.models import Framework, Initiative, Stage, Target, roles_wanted
@@ -610,28 +609,25 @@ def dashboard_cached(user, filters: DashboardFilters, *, timeline_page: int = 1)
 
     Its figures aggregate the whole portfolio (hundreds of thousands of rows at 50,000
     initiatives), so they grow with the portfolio however they are written. Readers of
-    everything share one copy per filter, kept until the portfolio next changes (every
-    change bumps the version through the activity log); `computed_at` tells the page
-    when it was taken. Others see a part of the portfolio small enough to compute live.
+    everything share one copy per filter, kept until the portfolio next changes
+    (`core.versions`); `computed_at` tells the page when it was taken. Others see a part
+    of the portfolio and get it live.
     """
     if not reads_everything(user):
         return dashboard(user, filters, timeline_page=timeline_page)
-    key = ":".join(
-        [
-            "dashboard",
-            str(portfolio_version()),
-            str(filters.today),
-            filters.framework.slug,
-            filters.team.slug if filters.team is not None else "",
-            filters.period,
-            str(timeline_page),
-        ]
+    scope = (
+        "dashboard",
+        filters.today,
+        filters.framework.slug,
+        filters.team.slug if filters.team is not None else "",
+        filters.period,
+        timeline_page,
     )
-    board = cache.get(key)
-    if board is None:
-        board = dashboard(user, filters, timeline_page=timeline_page)
-        cache.set(key, board, DASHBOARD_CACHE_SECONDS)
-    return board
+    return portfolio_cached(
+        scope,
+        lambda: dashboard(user, filters, timeline_page=timeline_page),
+        DASHBOARD_CACHE_SECONDS,
+    )
 
 
 def dashboard(user, filters: DashboardFilters, *, timeline_page: int = 1) -> Dashboard:

@@ -8,7 +8,7 @@ class TeamsConfig(AppConfig):
     def ready(self):
         from django.contrib.auth import get_user_model
 
-        from core.versions import saves_move_the_version, saves_of_fields_move_the_version
+        from core.versions import saves_move_the_version
         from teams.models import Team, TeamMembership
 
         # A team's members see its initiatives, and boards show and filter by team
@@ -17,6 +17,6 @@ class TeamsConfig(AppConfig):
         saves_move_the_version(Team, TeamMembership)
         # Cards and the owner filter show people by name; a person renamed in the admin
         # (or deactivated, which hides what they see) writes no activity log either.
-        saves_of_fields_move_the_version(
-            get_user_model(), frozenset({"first_name", "last_name", "username", "is_active"})
+        saves_move_the_version(
+            get_user_model(), fields=frozenset({"first_name", "last_name", "username", "is_active"})
         )
